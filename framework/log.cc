@@ -1,0 +1,27 @@
+#include "framework/log.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+
+namespace recfuse::framework {
+namespace {
+std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
+std::mutex g_mutex;
+const auto g_start = std::chrono::steady_clock::now();
+}  // namespace
+
+void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
+LogLevel GetLogLevel() { return static_cast<LogLevel>(g_level.load()); }
+
+void LogLine(LogLevel level, const std::string& message) {
+  if (static_cast<int>(level) < g_level.load()) return;
+  static const char* kNames[] = {"debug", "info", "warn", "error", ""};
+  const double t =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count();
+  std::lock_guard<std::mutex> lock(g_mutex);
+  std::fprintf(stderr, "[%8.2fs %s] %s\n", t, kNames[static_cast<int>(level)], message.c_str());
+}
+
+}  // namespace recfuse::framework

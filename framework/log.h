@@ -1,0 +1,33 @@
+// Leveled logging to stderr. Results go to files, never to the log, so the log level can
+// change without changing any output file.
+#pragma once
+
+#include <sstream>
+#include <string>
+
+namespace recfuse::framework {
+
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3, kQuiet = 4 };
+
+void SetLogLevel(LogLevel level);
+LogLevel GetLogLevel();
+void LogLine(LogLevel level, const std::string& message);
+
+class LogMessage {
+ public:
+  explicit LogMessage(LogLevel level) : level_(level) {}
+  ~LogMessage() { LogLine(level_, stream_.str()); }
+  std::ostringstream& stream() { return stream_; }
+
+ private:
+  LogLevel level_;
+  std::ostringstream stream_;
+};
+
+}  // namespace recfuse::framework
+
+#define RF_LOG(level)                                                                  \
+  if (::recfuse::framework::LogLevel::k##level < ::recfuse::framework::GetLogLevel()) \
+    ;                                                                                  \
+  else                                                                                 \
+    ::recfuse::framework::LogMessage(::recfuse::framework::LogLevel::k##level).stream()
