@@ -1,0 +1,83 @@
+#include <cstdio>
+#include <iostream>
+
+#include "apps/cli_util.h"
+#include "apps/commands.h"
+#include "experiments/cell.h"
+#include "experiments/experiment.h"
+#include "framework/error.h"
+#include "framework/log.h"
+#include "framework/sysinfo.h"
+#include "reports/report.h"
+
+namespace recfuse::apps {
+
+int CmdRun(const std::vector<std::string>& args) {
+  po::options_description desc("recfuse run EXPERIMENT --out DIR: run a sweep, resumably, and write its report");
+  std::vector<std::string> sets;
+  desc.add_options()("help,h", "show this help")
+      ("experiment", po::value<std::string>(), "experiment file (positional)")
+      ("out", po::value<std::string>(), "output folder (required); rerunning resumes")
+      ("set", po::value<std::vector<std::string>>(&sets)->composing(),
+       "key=value override of any experiment key, e.g. seeds=0 or model.bpr.dim=32")
+      ("shard", po::value<std::string>()->default_value("0/1"), "run the cells with index % n == i, as i/n")
+      ("cache-dir", po::value<std::string>(), "split cache folder (default ~/.cache/recfuse; 'none' disables)")
+      ("no-report", "skip building the HTML report")
+      ("log-level", po::value<std::string>()->default_value("info"), "debug|info|warn|error|quiet");
+  po::positional_options_description pos;
+  pos.add("experiment", 1);
+  auto vm = ParseArgs(args, desc, &pos);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  ApplyLogLevel(vm["log-level"].as<std::string>());
+  if (!vm.count("experiment")) throw framework::ConfigError("missing EXPERIMENT file (see --help)");
+  if (!vm.count("out")) throw framework::ConfigError("--out is required (see --help)");
+
+  experiments::RunOptions opt;
+  opt.out_dir = vm["out"].as<std::string>();
+  const std::string shard = vm["shard"].as<std::string>();
+  const size_t slash = shard.find('/');
+  int64_t i = -1, n = -1;
+  if (slash == std::string::npos || !framework::ParseInt64(shard.substr(0, slash), &i) ||
+      !framework::ParseInt64(shard.substr(slash + 1), &n) || n < 1 || i < 0 || i >= n)
+    throw framework::ConfigError("--shard must be i/n with 0 <= i < n, got '" + shard + "'");
+  opt.shard_index = static_cast<int>(i);
+  opt.shard_count = static_cast<int>(n);
+  opt.cache_dir = experiments::DefaultCacheDir();
+  if (vm.count("cache-dir")) {
+    const std::string c = vm["cache-dir"].as<std::string>();
+    opt.cache_dir = c == "none" ? "" : c;
+  }
+  const bool build_report = !vm.count("no-report");
+
+  const auto exp = experiments::LoadExperiment(vm["experiment"].as<std::string>(), sets);
+  framework::Stopwatch sw;
+  const int ran = experiments::RunExperiment(exp, opt);
+  if (build_report) reports::BuildReport(opt.out_dir);
+  std::printf("%s: ran %d cell(s) in %.1fs, peak RSS %.0f MB; results: %s/results.csv%s\n", exp.name.c_str(), ran,
+              sw.Seconds(), framework::PeakRssBytes() / 1048576.0, opt.out_dir.c_str(),
+              build_report ? (", report: " + opt.out_dir + "/report/index.html").c_str() : "");
+  return 0;
+}
+
+int CmdReport(const std::vector<std::string>& args) {
+  po::options_description desc("recfuse report RESULTS_DIR: rebuild the report from stored results");
+  desc.add_options()("help,h", "show this help")("dir", po::value<std::string>(), "results folder (positional)");
+  po::positional_options_description pos;
+  pos.add("dir", 1);
+  auto vm = ParseArgs(args, desc, &pos);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  if (!vm.count("dir")) throw framework::ConfigError("missing RESULTS_DIR (see --help)");
+  const std::string dir = vm["dir"].as<std::string>();
+  reports::BuildReport(dir);
+  std::printf("wrote %s/report/index.html, %s/report/summary.tex, %s/results_wide.csv\n", dir.c_str(), dir.c_str(),
+              dir.c_str());
+  return 0;
+}
+
+}  // namespace recfuse::apps

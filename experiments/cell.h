@@ -1,0 +1,57 @@
+// One cell of an experiment grid: load-once data + (split, seed, fraction, model, params)
+// -> trained model evaluated on the test split. `recfuse evaluate` is exactly one cell;
+// `recfuse run` is many, sharing loaded datasets and cached splits.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/dataset.h"
+#include "eval/evaluator.h"
+#include "framework/config.h"
+#include "models/recommender.h"
+
+namespace recfuse::experiments {
+
+struct CellSpec {
+  std::string dataset_name;           // label in results
+  std::string split = "ratio:0.8,0.1,0.1";
+  uint64_t seed = 0;
+  double train_fraction = 1.0;        // sparsity study: nested subsample of the training split
+  std::string model;
+  framework::Config model_params;     // validated against the model's ParamSpecs
+  eval::EvalOptions eval;
+  int threads = 1;
+  std::string cache_dir;              // split cache; "" = none
+
+  // Canonical description used in the resume key and recorded with the result.
+  nlohmann::json ToJson() const;
+};
+
+struct CellResult {
+  eval::EvalResult eval;
+  std::vector<models::EpochRecord> curve;  // per-epoch loss / validation metric
+  double fit_seconds = 0;
+  double eval_seconds = 0;
+  int64_t peak_rss_bytes = 0;
+  int64_t train_interactions = 0;
+  int64_t test_interactions = 0;
+  nlohmann::json meta;  // config, seed, data hash, git commit, timings, memory
+};
+
+// Trains and evaluates. `target_out` receives the evaluation target (for evidence files).
+CellResult RunCell(const datasets::Dataset& data, const CellSpec& spec,
+                   eval::EvalTarget* target_out = nullptr, models::TrainData* train_out = nullptr);
+
+// Writes metrics.csv, test.tsv, topk.tsv (WriteEvidence) and run.json into dir.
+void WriteCellOutputs(const std::string& dir, const CellSpec& spec, const eval::EvalTarget& target,
+                      const CellResult& result);
+
+// Default split-cache directory: $RECFUSE_CACHE, else $XDG_CACHE_HOME/recfuse, else
+// $HOME/.cache/recfuse.
+std::string DefaultCacheDir();
+
+}  // namespace recfuse::experiments

@@ -1,0 +1,350 @@
+#include "experiments/experiment.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "datasets/load.h"
+#include "datasets/split.h"
+#include "datasets/synthetic.h"
+#include "framework/error.h"
+#include "framework/hash.h"
+#include "framework/io.h"
+#include "framework/log.h"
+#include "framework/sysinfo.h"
+#include "models/recommender.h"
+
+namespace recfuse::experiments {
+
+namespace fs = std::filesystem;
+using framework::ConfigError;
+using framework::ParamType;
+
+namespace {
+
+// Bumped when the meaning of a stored cell changes, so stale cells are not reused.
+constexpr int kResultFormat = 1;
+
+const std::vector<framework::ParamSpec>& TopLevelSpecs() {
+  static const std::vector<framework::ParamSpec> kSpecs = {
+      {"name", ParamType::kString, "experiment", "experiment name"},
+      {"description", ParamType::kString, "", "one-line description shown in the report"},
+      {"datasets", ParamType::kString, "", "comma-separated dataset names ([dataset.NAME] sections)"},
+      {"models", ParamType::kString, "", "comma-separated model labels ([model.LABEL] sections optional)"},
+      {"splits", ParamType::kString, "ratio:0.8,0.1,0.1", "comma-separated split specs (';' also accepted)"},
+      {"seeds", ParamType::kIntList, "0", "seeds", 0, 1e18},
+      {"train_fractions", ParamType::kFloatList, "1.0", "training fractions (sparsity levels)", 1e-9, 1},
+      {"ks", ParamType::kIntList, "10,20,50", "top-K cut-offs", 1, 1e9},
+      {"metrics", ParamType::kString, "", "metric names (default: all ranking + beyond-accuracy)"},
+      {"sampled_negatives", ParamType::kInt, "0", "0 = full ranking", 0, 1e7},
+      {"threads", ParamType::kInt, "2", "worker threads per cell", 1, 1024},
+      {"baseline", ParamType::kString, "", "model label that significance tests compare against"},
+  };
+  return kSpecs;
+}
+
+const std::vector<framework::ParamSpec>& DatasetSpecs() {
+  static const std::vector<framework::ParamSpec> kSpecs = {
+      {"path", ParamType::kString, "", "dataset folder or file (relative to the experiment file)"},
+      {"generate", ParamType::kBool, "false", "generate the synthetic world into OUT/data/NAME"},
+  };
+  return kSpecs;
+}
+
+// Split specs contain commas ("ratio:0.8,0.1,0.1"), so the list splits on ';' when present
+// and otherwise on commas that start a new spec (followed by a letter).
+std::vector<std::string> SplitSpecList(const std::string& text) {
+  std::vector<std::string> out;
+  if (text.find(';') != std::string::npos) return framework::Split(text, ';', true);
+  std::string cur;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == ',') {
+      size_t j = i + 1;
+      while (j < text.size() && text[j] == ' ') ++j;
+      if (j < text.size() && std::isalpha(static_cast<unsigned char>(text[j]))) {
+        out.push_back(framework::Trim(cur));
+        cur.clear();
+        continue;
+      }
+    }
+    cur += c;
+  }
+  if (!framework::Trim(cur).empty()) out.push_back(framework::Trim(cur));
+  return out;
+}
+
+std::string FormatDouble(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+}  // namespace
+
+Experiment LoadExperiment(const std::string& path, const std::vector<std::string>& overrides) {
+  Experiment exp;
+  exp.file = path;
+  framework::Config raw;
+  raw.LoadFile(path);
+  for (const auto& o : overrides) raw.SetFromAssignment(o, "--set " + o);
+  exp.raw = raw;
+  const fs::path base = fs::absolute(fs::path(path)).parent_path();
+
+  framework::Config top;
+  std::map<std::string, framework::Config> dataset_sections, model_sections;
+  for (const auto& [k, v] : raw.values()) {
+    if (k.rfind("dataset.", 0) == 0 || k.rfind("model.", 0) == 0) {
+      const bool is_ds = k[0] == 'd';
+      const std::string rest = k.substr(is_ds ? 8 : 6);
+      const size_t dot = rest.find('.');
+      if (dot == std::string::npos || dot == 0)
+        throw ConfigError("key '" + k + "' must look like " + (is_ds ? "dataset" : "model") +
+                          ".NAME.option (from " + raw.Origin(k) + ")");
+      (is_ds ? dataset_sections : model_sections)[rest.substr(0, dot)].Set(rest.substr(dot + 1), v, raw.Origin(k));
+    } else {
+      top.Set(k, v, raw.Origin(k));
+    }
+  }
+  top.Validate(TopLevelSpecs(), "experiment " + path);
+  exp.name = top.GetString(TopLevelSpecs(), "name");
+  exp.description = top.GetString(TopLevelSpecs(), "description");
+  exp.threads = static_cast<int>(top.GetInt(TopLevelSpecs(), "threads"));
+  exp.baseline = top.GetString(TopLevelSpecs(), "baseline");
+
+  for (const auto& name : top.GetStringList("datasets", {})) {
+    DatasetEntry d;
+    d.name = name;
+    const framework::Config sec = dataset_sections.count(name) ? dataset_sections[name] : framework::Config();
+    framework::Config own;
+    for (const auto& [k, v] : sec.values()) {
+      if (k.rfind("gen.", 0) == 0) d.generator.Set(k.substr(4), v, sec.Origin(k));
+      else if (k.rfind("data.", 0) == 0) d.loader.Set(k.substr(5), v, sec.Origin(k));
+      else own.Set(k, v, sec.Origin(k));
+    }
+    own.Validate(DatasetSpecs(), "dataset." + name, {});
+    d.generate = own.GetBool(DatasetSpecs(), "generate");
+    d.path = own.GetString(DatasetSpecs(), "path");
+    if (!d.generate && d.path.empty())
+      throw ConfigError("dataset." + name + " needs 'path' or 'generate = true' (in " + path + ")");
+    if (!d.path.empty() && fs::path(d.path).is_relative()) d.path = (base / d.path).lexically_normal().string();
+    if (d.generate) datasets::SyntheticOptionsFromConfig(d.generator);  // validates gen.* now
+    datasets::LoadOptionsFromConfig(d.loader);                          // validates data.* now
+    exp.datasets.push_back(std::move(d));
+  }
+  for (const auto& [name, sec] : dataset_sections) {
+    bool listed = false;
+    for (const auto& d : exp.datasets) listed |= d.name == name;
+    if (!listed) throw ConfigError("section [dataset." + name + "] is not listed in 'datasets' (in " + path + ")");
+  }
+  if (exp.datasets.empty()) throw ConfigError("experiment " + path + " lists no datasets");
+
+  for (const auto& label : top.GetStringList("models", {})) {
+    ModelSpecEntry m;
+    m.label = label;
+    framework::Config sec = model_sections.count(label) ? model_sections[label] : framework::Config();
+    m.type = sec.GetString("type", label);
+    sec.Erase("type");
+    m.params = sec;
+    models::FindModel(m.type);
+    // Validate hyperparameters now: a typo must fail before hours of training, not after.
+    framework::Config probe = m.params;
+    probe.Validate(models::FindModel(m.type).params, "model " + label + " (" + m.type + ")");
+    exp.models.push_back(std::move(m));
+  }
+  for (const auto& [label, sec] : model_sections) {
+    bool listed = false;
+    for (const auto& m : exp.models) listed |= m.label == label;
+    if (!listed) throw ConfigError("section [model." + label + "] is not listed in 'models' (in " + path + ")");
+  }
+  if (exp.models.empty()) throw ConfigError("experiment " + path + " lists no models");
+
+  exp.splits = SplitSpecList(top.GetString(TopLevelSpecs(), "splits"));
+  for (const auto& s : exp.splits) datasets::SplitSpec::Parse(s);
+  for (auto s : top.GetIntList("seeds", {0})) exp.seeds.push_back(static_cast<uint64_t>(s));
+  exp.train_fractions = top.GetDoubleList("train_fractions", {1.0});
+  exp.eval.ks.clear();
+  for (auto k : top.GetIntList("ks", {10, 20, 50})) exp.eval.ks.push_back(static_cast<int>(k));
+  if (top.Has("metrics")) exp.eval.metrics = top.GetStringList("metrics", {});
+  exp.eval.sampled_negatives = static_cast<int>(top.GetInt(TopLevelSpecs(), "sampled_negatives"));
+  if (!exp.baseline.empty()) {
+    bool found = false;
+    for (const auto& m : exp.models) found |= m.label == exp.baseline;
+    if (!found) throw ConfigError("baseline '" + exp.baseline + "' is not one of the experiment's models");
+  }
+  return exp;
+}
+
+std::vector<GridCell> ExpandGrid(const Experiment& exp) {
+  std::vector<GridCell> cells;
+  for (size_t d = 0; d < exp.datasets.size(); ++d)
+    for (const auto& split : exp.splits)
+      for (double frac : exp.train_fractions)
+        for (uint64_t seed : exp.seeds)
+          for (const auto& m : exp.models) {
+            GridCell c;
+            c.dataset_index = d;
+            c.model_label = m.label;
+            c.spec.dataset_name = exp.datasets[d].name;
+            c.spec.split = split;
+            c.spec.seed = seed;
+            c.spec.train_fraction = frac;
+            c.spec.model = m.type;
+            c.spec.model_params = m.params;
+            c.spec.eval = exp.eval;
+            c.spec.threads = exp.threads;
+            cells.push_back(std::move(c));
+          }
+  return cells;
+}
+
+std::string CellKey(const CellSpec& spec, uint64_t data_hash) {
+  framework::Hasher h;
+  h.Add(spec.ToJson().dump()).AddPod(data_hash).Add(framework::Version()).AddPod(kResultFormat);
+  return h.HexDigest();
+}
+
+namespace {
+
+std::string CellDir(const std::string& out, const GridCell& c, const std::string& key) {
+  return out + "/cells/" + c.spec.dataset_name + "__" + c.model_label + "__" + key;
+}
+
+datasets::Dataset LoadEntry(const DatasetEntry& d, const std::string& out_dir) {
+  std::string path = d.path;
+  if (d.generate) {
+    path = out_dir + "/data/" + d.name;
+    const auto opt = datasets::SyntheticOptionsFromConfig(d.generator);
+    // Regenerate unless the folder holds a complete world (the meta file is written last).
+    if (!framework::FileExists(path + "/truth_meta.json")) {
+      RF_LOG(Info) << "generating synthetic world '" << d.name << "' into " << path;
+      datasets::GenerateSynthetic(path, opt);
+    }
+  }
+  auto data = datasets::LoadDataset(path, datasets::LoadOptionsFromConfig(d.loader));
+  data.name = d.name;
+  RF_LOG(Info) << "dataset " << d.name << ": " << data.num_users() << " users, " << data.num_items()
+               << " items, " << data.interactions.size() << " interactions (hash "
+               << framework::ToHex(data.ContentHash()) << ")";
+  return data;
+}
+
+}  // namespace
+
+int RunExperiment(const Experiment& exp, const RunOptions& options) {
+  if (options.shard_count < 1 || options.shard_index < 0 || options.shard_index >= options.shard_count)
+    throw ConfigError("--shard must be i/n with 0 <= i < n");
+  framework::MakeDirs(options.out_dir);
+  framework::MakeDirs(options.out_dir + "/cells");
+  const std::string cache = options.cache_dir;
+
+  const auto grid = ExpandGrid(exp);
+  std::vector<size_t> mine;
+  for (size_t i = 0; i < grid.size(); ++i)
+    if (static_cast<int>(i % options.shard_count) == options.shard_index) mine.push_back(i);
+
+  // Datasets load lazily, once, in grid order.
+  std::vector<std::unique_ptr<datasets::Dataset>> loaded(exp.datasets.size());
+  std::vector<uint64_t> hashes(exp.datasets.size(), 0);
+  auto dataset = [&](size_t d) -> const datasets::Dataset& {
+    if (!loaded[d]) {
+      loaded[d] = std::make_unique<datasets::Dataset>(LoadEntry(exp.datasets[d], options.out_dir));
+      hashes[d] = loaded[d]->ContentHash();
+    }
+    return *loaded[d];
+  };
+
+  int ran = 0, skipped = 0;
+  double spent = 0;
+  nlohmann::json manifest = nlohmann::json::array();
+  for (size_t n = 0; n < mine.size(); ++n) {
+    const GridCell& cell = grid[mine[n]];
+    const auto& data = dataset(cell.dataset_index);
+    CellSpec spec = cell.spec;
+    spec.cache_dir = cache;
+    const std::string key = CellKey(spec, hashes[cell.dataset_index]);
+    const std::string dir = CellDir(options.out_dir, cell, key);
+    manifest.push_back(dir.substr(options.out_dir.size() + 1));
+    if (framework::FileExists(dir + "/run.json")) {
+      ++skipped;
+      continue;
+    }
+    framework::Stopwatch sw;
+    eval::EvalTarget target;
+    models::TrainData td;
+    CellResult r = RunCell(data, spec, &target, &td);
+    r.meta["experiment"] = exp.name;
+    r.meta["label"] = cell.model_label;
+    r.meta["key"] = key;
+    r.meta["cell_index"] = mine[n];
+    WriteCellOutputs(dir, spec, target, r);
+    ++ran;
+    spent += sw.Seconds();
+    const size_t left = mine.size() - n - 1;
+    const double eta = ran > 0 ? spent / ran * static_cast<double>(left) : 0;
+    std::string headline;
+    for (const auto& m : r.eval.metrics)
+      if ((m.metric == "recall" || m.metric == "ndcg") && m.k == exp.eval.ks.front()) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, " %s@%d=%.4f", m.metric.c_str(), m.k, m.value);
+        headline += buf;
+      }
+    RF_LOG(Info) << "[" << (n + 1) << "/" << mine.size() << "] " << spec.dataset_name << " " << spec.split
+                 << " frac=" << spec.train_fraction << " seed=" << spec.seed << " " << cell.model_label
+                 << ":" << headline << " (" << sw.Seconds() << "s, ETA " << static_cast<int>(eta) << "s)";
+  }
+  if (skipped > 0) RF_LOG(Info) << "resumed: skipped " << skipped << " finished cell(s)";
+
+  nlohmann::json meta;
+  meta["experiment"] = exp.name;
+  meta["description"] = exp.description;
+  meta["file"] = exp.file;
+  meta["config"] = exp.raw.ToJson();
+  meta["cells"] = manifest;
+  meta["shard"] = std::to_string(options.shard_index) + "/" + std::to_string(options.shard_count);
+  meta["git_commit"] = framework::GitCommit();
+  meta["baseline"] = exp.baseline;
+  meta["peak_rss_bytes"] = framework::PeakRssBytes();
+  const std::string manifest_name =
+      options.shard_count == 1 ? "experiment.json"
+                               : "experiment.shard" + std::to_string(options.shard_index) + ".json";
+  framework::WriteFileAtomic(options.out_dir + "/" + manifest_name, meta.dump(2) + "\n");
+  WriteResultsCsv(options.out_dir);
+  return ran;
+}
+
+void WriteResultsCsv(const std::string& out_dir) {
+  // The manifests name the grid's cells; stale cells from other configurations in the same
+  // folder are not part of this experiment's results.
+  std::set<std::string> cells;
+  std::string experiment;
+  for (const auto& entry : fs::directory_iterator(out_dir)) {
+    const std::string fname = entry.path().filename().string();
+    if (fname.rfind("experiment", 0) != 0 || entry.path().extension() != ".json") continue;
+    const auto j = nlohmann::json::parse(framework::ReadFile(entry.path().string()));
+    experiment = j.value("experiment", "");
+    for (const auto& c : j["cells"]) cells.insert(c.get<std::string>());
+  }
+  std::ostringstream csv;
+  csv << "experiment,dataset,split,train_fraction,seed,model,metric,k,value\n";
+  for (const auto& c : cells) {
+    const std::string run = out_dir + "/" + c + "/run.json";
+    if (!framework::FileExists(run)) continue;  // another shard's unfinished cell
+    const auto j = nlohmann::json::parse(framework::ReadFile(run));
+    const auto& cfg = j["config"];
+    for (const auto& m : j["metrics"]) {
+      csv << experiment << "," << cfg["dataset"].get<std::string>() << "," << '"'
+          << cfg["split"].get<std::string>() << '"' << "," << FormatDouble(cfg["train_fraction"].get<double>())
+          << "," << cfg["seed"].get<uint64_t>() << "," << j["label"].get<std::string>() << ","
+          << m["metric"].get<std::string>() << "," << m["k"].get<int>() << ","
+          << FormatDouble(m["value"].get<double>()) << "\n";
+    }
+  }
+  framework::WriteFileAtomic(out_dir + "/results.csv", csv.str());
+}
+
+}  // namespace recfuse::experiments

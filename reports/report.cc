@@ -1,0 +1,394 @@
+#include "reports/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include "framework/config.h"
+#include "framework/error.h"
+#include "framework/io.h"
+#include "reports/assets.h"
+
+namespace recfuse::reports {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// RFC 4180 fields: results.csv quotes the split spec (it contains commas).
+std::vector<std::string> ParseCsvLine(std::string_view line) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        cur += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        cur += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+bool LowerIsBetter(const std::string& metric) { return metric == "rmse" || metric == "mae"; }
+
+std::string Html(std::string_view s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '&': o += "&amp;"; break;
+      case '"': o += "&quot;"; break;
+      default: o += c;
+    }
+  }
+  return o;
+}
+
+std::string Latex(std::string_view s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '_' || c == '%' || c == '&' || c == '#' || c == '$') o += '\\';
+    o += c;
+  }
+  return o;
+}
+
+// JSON inside <script>: "</" would end the script element.
+std::string ScriptJson(const json& j) {
+  std::string s = j.dump();
+  std::string o;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '<' && i + 1 < s.size() && s[i + 1] == '/') {
+      o += "<\\/";
+      ++i;
+    } else {
+      o += s[i];
+    }
+  }
+  return o;
+}
+
+std::string Fmt(double v, int digits = 4) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string MetricLabel(const std::string& metric, int k) {
+  return k > 0 ? metric + "@" + std::to_string(k) : metric;
+}
+
+}  // namespace
+
+std::vector<ResultRow> ReadResultsCsv(const std::string& path) {
+  const std::string text = framework::ReadFile(path);
+  framework::LineCursor cursor(text);
+  std::string_view line;
+  std::vector<ResultRow> rows;
+  const std::vector<std::string> expected = {"experiment", "dataset", "split", "train_fraction", "seed",
+                                             "model", "metric", "k", "value"};
+  if (!cursor.Next(&line) || ParseCsvLine(line) != expected)
+    throw framework::DataError(path, 1, "header must be " + framework::Trim("experiment,dataset,split,train_fraction,seed,model,metric,k,value"));
+  while (cursor.Next(&line)) {
+    if (line.empty()) continue;
+    const auto f = ParseCsvLine(line);
+    if (f.size() != expected.size())
+      throw framework::DataError(path, cursor.line_number(),
+                                 "expected 9 fields, got " + std::to_string(f.size()));
+    ResultRow r;
+    r.experiment = f[0];
+    r.dataset = f[1];
+    r.split = f[2];
+    int64_t seed = 0, k = 0;
+    if (!framework::ParseDouble(f[3], &r.train_fraction) || !framework::ParseInt64(f[4], &seed) ||
+        !framework::ParseInt64(f[7], &k) || !framework::ParseDouble(f[8], &r.value))
+      throw framework::DataError(path, cursor.line_number(), "unparsable number");
+    r.seed = static_cast<uint64_t>(seed);
+    r.k = static_cast<int>(k);
+    r.model = f[5];
+    r.metric = f[6];
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+std::vector<Aggregate> AggregateRows(const std::vector<ResultRow>& rows) {
+  using Key = std::tuple<std::string, std::string, double, std::string, std::string, int>;
+  std::map<Key, std::vector<std::pair<uint64_t, double>>> groups;
+  std::vector<Key> order;
+  for (const auto& r : rows) {
+    Key key{r.dataset, r.split, r.train_fraction, r.model, r.metric, r.k};
+    if (!groups.count(key)) order.push_back(key);
+    groups[key].emplace_back(r.seed, r.value);
+  }
+  std::vector<Aggregate> out;
+  for (const auto& key : order) {
+    auto vals = groups[key];
+    std::sort(vals.begin(), vals.end());
+    Aggregate a;
+    std::tie(a.dataset, a.split, a.train_fraction, a.model, a.metric, a.k) = key;
+    a.n = static_cast<int>(vals.size());
+    double sum = 0;
+    for (const auto& [s, v] : vals) {
+      a.seeds.push_back(s);
+      a.values.push_back(v);
+      sum += v;
+    }
+    a.mean = sum / a.n;
+    double ss = 0;
+    for (double v : a.values) ss += (v - a.mean) * (v - a.mean);
+    a.std = a.n > 1 ? std::sqrt(ss / (a.n - 1)) : 0.0;
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+void BuildReport(const std::string& results_dir) {
+  const std::string csv_path = results_dir + "/results.csv";
+  if (!framework::FileExists(csv_path))
+    throw framework::IoError(csv_path + ": not found (is this a 'recfuse run' output folder?)");
+  const auto rows = ReadResultsCsv(csv_path);
+  const auto aggs = AggregateRows(rows);
+
+  json experiment = json::object();
+  if (framework::FileExists(results_dir + "/experiment.json"))
+    experiment = json::parse(framework::ReadFile(results_dir + "/experiment.json"));
+
+  // Per-cell metadata and training curves, from the cells results.csv came from.
+  std::vector<json> runs;
+  if (experiment.contains("cells")) {
+    for (const auto& c : experiment["cells"]) {
+      const std::string p = results_dir + "/" + c.get<std::string>() + "/run.json";
+      if (framework::FileExists(p)) runs.push_back(json::parse(framework::ReadFile(p)));
+    }
+  } else if (fs::exists(results_dir + "/cells")) {
+    std::vector<std::string> paths;
+    for (const auto& e : fs::directory_iterator(results_dir + "/cells"))
+      if (fs::exists(e.path() / "run.json")) paths.push_back((e.path() / "run.json").string());
+    std::sort(paths.begin(), paths.end());
+    for (const auto& p : paths) runs.push_back(json::parse(framework::ReadFile(p)));
+  }
+
+  // Table blocks: one per (dataset, split, fraction); columns: metric@k in first-seen order.
+  using Block = std::tuple<std::string, std::string, double>;
+  std::vector<Block> blocks;
+  std::vector<std::pair<std::string, int>> columns;
+  std::vector<std::string> models;
+  for (const auto& a : aggs) {
+    Block b{a.dataset, a.split, a.train_fraction};
+    if (std::find(blocks.begin(), blocks.end(), b) == blocks.end()) blocks.push_back(b);
+    std::pair<std::string, int> col{a.metric, a.k};
+    if (std::find(columns.begin(), columns.end(), col) == columns.end()) columns.push_back(col);
+    if (std::find(models.begin(), models.end(), a.model) == models.end()) models.push_back(a.model);
+  }
+  std::map<std::tuple<Block, std::string, std::string, int>, const Aggregate*> cell;
+  for (const auto& a : aggs) cell[{Block{a.dataset, a.split, a.train_fraction}, a.model, a.metric, a.k}] = &a;
+
+  std::ostringstream tables, tex, wide;
+  wide << "dataset,split,train_fraction,model";
+  for (const auto& [m, k] : columns) wide << "," << MetricLabel(m, k) << "_mean," << MetricLabel(m, k) << "_std";
+  wide << "\n";
+  for (const auto& b : blocks) {
+    const auto& [ds, split, frac] = b;
+    tables << "<h3>" << Html(ds) << " &middot; " << Html(split) << " &middot; train fraction " << frac << "</h3>\n";
+    tables << "<div class=scroll><table><tr><th>model</th>";
+    for (const auto& [m, k] : columns) tables << "<th>" << Html(MetricLabel(m, k)) << "</th>";
+    tables << "</tr>\n";
+    std::map<std::pair<std::string, int>, double> best;
+    for (const auto& col : columns) {
+      bool any = false;
+      double bv = 0;
+      for (const auto& model : models) {
+        auto it = cell.find({b, model, col.first, col.second});
+        if (it == cell.end()) continue;
+        const double v = it->second->mean;
+        if (!any || (LowerIsBetter(col.first) ? v < bv : v > bv)) bv = v;
+        any = true;
+      }
+      if (any) best[col] = bv;
+    }
+    tex << "% " << ds << ", " << split << ", train fraction " << frac << "\n";
+    tex << "\\begin{tabular}{l" << std::string(columns.size(), 'r') << "}\n\\toprule\nModel";
+    for (const auto& [m, k] : columns) tex << " & " << Latex(MetricLabel(m, k));
+    tex << " \\\\\n\\midrule\n";
+    for (const auto& model : models) {
+      bool has = false;
+      for (const auto& col : columns) has |= cell.count({b, model, col.first, col.second}) > 0;
+      if (!has) continue;
+      tables << "<tr><td>" << Html(model) << "</td>";
+      tex << Latex(model);
+      wide << ds << ",\"" << split << "\"," << frac << "," << model;
+      for (const auto& col : columns) {
+        auto it = cell.find({b, model, col.first, col.second});
+        if (it == cell.end()) {
+          tables << "<td></td>";
+          tex << " & ";
+          wide << ",,";
+          continue;
+        }
+        const Aggregate& a = *it->second;
+        const bool is_best = best.count(col) && a.mean == best[col];
+        std::string txt = Fmt(a.mean) + (a.n > 1 ? " &plusmn; " + Fmt(a.std) : "");
+        tables << "<td" << (is_best ? " class=best" : "") << ">" << txt << "</td>";
+        std::string ttxt = Fmt(a.mean) + (a.n > 1 ? " $\\pm$ " + Fmt(a.std) : "");
+        tex << " & " << (is_best ? "\\textbf{" + ttxt + "}" : ttxt);
+        char buf[96];
+        std::snprintf(buf, sizeof buf, ",%.17g,%.17g", a.mean, a.std);
+        wide << buf;
+      }
+      tables << "</tr>\n";
+      tex << " \\\\\n";
+      wide << "\n";
+    }
+    tables << "</table></div>\n";
+    tex << "\\bottomrule\n\\end{tabular}\n\n";
+  }
+
+  // Chart data, tidy: one record per aggregate, and one per curve point.
+  json agg_data = json::array();
+  for (const auto& a : aggs)
+    agg_data.push_back({{"dataset", a.dataset}, {"split", a.split}, {"fraction", a.train_fraction},
+                        {"model", a.model}, {"metric", MetricLabel(a.metric, a.k)}, {"mean", a.mean},
+                        {"lo", a.mean - a.std}, {"hi", a.mean + a.std}, {"n", a.n}});
+  json curve_data = json::array();
+  json run_rows = json::array();
+  for (const auto& r : runs) {
+    const auto& cfg = r["config"];
+    const std::string label = r.value("label", cfg.value("model", ""));
+    if (r.contains("curve"))
+      for (const auto& p : r["curve"])
+        curve_data.push_back({{"model", label}, {"seed", cfg.value("seed", 0)}, {"dataset", cfg.value("dataset", "")},
+                              {"epoch", p.value("epoch", 0)}, {"loss", p.value("loss", 0.0)}});
+    run_rows.push_back(r);
+  }
+  std::set<double> fractions;
+  for (const auto& a : aggs) fractions.insert(a.train_fraction);
+  std::string headline_metric;
+  for (const auto& a : aggs)
+    if (a.metric == "ndcg") {
+      headline_metric = MetricLabel(a.metric, a.k);
+      break;
+    }
+  if (headline_metric.empty() && !aggs.empty()) headline_metric = MetricLabel(aggs[0].metric, aggs[0].k);
+
+  std::ostringstream html;
+  const std::string title = experiment.value("experiment", fs::path(results_dir).filename().string());
+  html << "<!doctype html>\n<html lang=en><head><meta charset=utf-8><title>recfuse report: " << Html(title)
+       << "</title>\n<style>\nbody{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}"
+          "table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;"
+          "text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}td:first-child{text-align:left}"
+          ".best{font-weight:bold;background:#eef7ee}.scroll{overflow-x:auto}.chart{margin:1em 0}"
+          "code{background:#f5f5f5;padding:1px 4px}small{color:#666}\n</style>\n";
+  html << "<script>" << VegaJs() << "</script>\n<script>" << VegaLiteJs() << "</script>\n<script>"
+       << VegaEmbedJs() << "</script>\n</head><body>\n";
+  html << "<h1>" << Html(title) << "</h1>\n";
+  if (experiment.contains("description") && !experiment["description"].get<std::string>().empty())
+    html << "<p>" << Html(experiment["description"].get<std::string>()) << "</p>\n";
+  html << "<p><small>git commit <code>" << Html(experiment.value("git_commit", "unknown")) << "</code> &middot; "
+       << runs.size() << " runs &middot; " << rows.size() << " metric values &middot; source <code>"
+       << Html(experiment.value("file", "")) << "</code></small></p>\n";
+  html << "<h2>Summary</h2>\n<p>Mean &plusmn; sample standard deviation over seeds; best per column in bold.</p>\n"
+       << tables.str();
+  html << "<h2>Charts</h2>\n<div id=chart-summary class=chart></div>\n";
+  if (fractions.size() > 1) html << "<h3>Sparsity</h3><div id=chart-sparsity class=chart></div>\n";
+  if (!curve_data.empty()) html << "<h3>Training curves</h3><div id=chart-curves class=chart></div>\n";
+  html << "<h2>Runs</h2>\n<div class=scroll><table><tr><th>model</th><th>dataset</th><th>split</th><th>fraction</th>"
+          "<th>seed</th><th>fit s</th><th>eval s</th><th>peak RSS MB</th><th>train</th><th>test</th><th>users</th>"
+          "<th>data hash</th><th>commit</th></tr>\n";
+  for (const auto& r : runs) {
+    const auto& cfg = r["config"];
+    html << "<tr><td>" << Html(r.value("label", cfg.value("model", ""))) << "</td><td>"
+         << Html(cfg.value("dataset", "")) << "</td><td>" << Html(cfg.value("split", "")) << "</td><td>"
+         << cfg.value("train_fraction", 1.0) << "</td><td>" << cfg.value("seed", 0) << "</td><td>"
+         << Fmt(r.value("fit_seconds", 0.0), 2) << "</td><td>" << Fmt(r.value("eval_seconds", 0.0), 2) << "</td><td>"
+         << Fmt(r.value("peak_rss_bytes", 0.0) / 1048576.0, 0) << "</td><td>" << r.value("train_interactions", 0)
+         << "</td><td>" << r.value("test_interactions", 0) << "</td><td>" << r.value("evaluated_users", 0)
+         << "</td><td><code>" << Html(r.value("data_hash", "")) << "</code></td><td><code>"
+         << Html(r.value("git_commit", "").substr(0, 12)) << "</code></td></tr>\n";
+  }
+  html << "</table></div>\n";
+  html << "<h2>Configuration</h2>\n<pre>" << Html(experiment.contains("config") ? experiment["config"].dump(2) : "{}")
+       << "</pre>\n";
+
+  json summary_spec = {
+      {"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},
+      {"data", {{"values", agg_data}}},
+      {"transform", json::array({{{"filter", {{"field", "metric"}, {"equal", headline_metric}}}},
+                                 {{"filter", "datum.fraction == 1"}}})},
+      {"facet", {{"row", {{"field", "dataset"}}}, {"column", {{"field", "split"}}}}},
+      {"spec",
+       {{"width", 420},
+        {"layer",
+         json::array({{{"mark", "bar"},
+                       {"encoding",
+                        {{"y", {{"field", "model"}, {"type", "nominal"}, {"sort", "-x"}}},
+                         {"x", {{"field", "mean"}, {"type", "quantitative"}, {"title", headline_metric}}},
+                         {"color", {{"field", "model"}, {"legend", nullptr}}}}}},
+                      {{"mark", "errorbar"},
+                       {"encoding",
+                        {{"y", {{"field", "model"}, {"type", "nominal"}, {"sort", "-x"}}},
+                         {"x", {{"field", "lo"}, {"type", "quantitative"}}},
+                         {"x2", {{"field", "hi"}}}}}}})}}}};
+  json sparsity_spec = {
+      {"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},
+      {"data", {{"values", agg_data}}},
+      {"transform", json::array({{{"filter", {{"field", "metric"}, {"equal", headline_metric}}}}})},
+      {"facet", {{"column", {{"field", "dataset"}}}}},
+      {"spec",
+       {{"width", 420},
+        {"mark", {{"type", "line"}, {"point", true}}},
+        {"encoding",
+         {{"x", {{"field", "fraction"}, {"type", "quantitative"}, {"title", "training fraction"}}},
+          {"y", {{"field", "mean"}, {"type", "quantitative"}, {"title", headline_metric}}},
+          {"color", {{"field", "model"}}}}}}}};
+  json curves_spec = {
+      {"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},
+      {"data", {{"values", curve_data}}},
+      {"facet", {{"column", {{"field", "dataset"}}}}},
+      {"spec",
+       {{"width", 420},
+        {"mark", "line"},
+        {"encoding",
+         {{"x", {{"field", "epoch"}, {"type", "quantitative"}}},
+          {"y", {{"field", "loss"}, {"type", "quantitative"}, {"scale", {{"zero", false}}}}},
+          {"color", {{"field", "model"}}},
+          {"detail", {{"field", "seed"}}}}}}}};
+  html << "<script>\nwindow.recfuseCharts = [];\nfunction rfChart(id, spec) {\n"
+          "  if (!document.getElementById(id)) return;\n"
+          "  window.recfuseCharts.push(vegaEmbed('#' + id, spec, {actions: false, renderer: 'svg'}));\n}\n";
+  html << "rfChart('chart-summary', " << ScriptJson(summary_spec) << ");\n";
+  if (fractions.size() > 1) html << "rfChart('chart-sparsity', " << ScriptJson(sparsity_spec) << ");\n";
+  if (!curve_data.empty()) html << "rfChart('chart-curves', " << ScriptJson(curves_spec) << ");\n";
+  html << "Promise.all(window.recfuseCharts).then(function(){document.body.dataset.chartsReady='1';},"
+          "function(e){document.body.dataset.chartsError=String(e);});\n</script>\n</body></html>\n";
+
+  framework::MakeDirs(results_dir + "/report");
+  framework::WriteFileAtomic(results_dir + "/report/index.html", html.str());
+  framework::WriteFileAtomic(results_dir + "/report/summary.tex", tex.str());
+  framework::WriteFileAtomic(results_dir + "/results_wide.csv", wide.str());
+}
+
+}  // namespace recfuse::reports
