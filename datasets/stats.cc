@@ -317,13 +317,16 @@ std::string StatsToText(const DatasetStats& s) {
   if (!s.has_rating) {
     os << "none (implicit feedback)\n";
   } else {
+    const char* sep = "";
     for (const auto& b : s.rating_histogram) {
+      os << sep;
+      sep = "  ";
       if (b.lo == b.hi)
-        os << Num(b.lo) << ":" << b.count << "  ";
+        os << Num(b.lo) << ":" << b.count;
       else
-        os << "[" << Num(b.lo) << "," << Num(b.hi) << "):" << b.count << "  ";
+        os << "[" << Num(b.lo) << "," << Num(b.hi) << "):" << b.count;
     }
-    if (s.nonfinite_ratings > 0) os << "non-finite:" << s.nonfinite_ratings;
+    if (s.nonfinite_ratings > 0) os << sep << "non-finite:" << s.nonfinite_ratings;
     os << "\n";
   }
   line("timestamps");
