@@ -43,7 +43,9 @@ Split MakeSplit(const Dataset& data, const SplitSpec& spec, uint64_t seed);
 
 // The training rows kept at `fraction` (0 < fraction <= 1). Nested: for a fixed seed, the
 // rows kept at a smaller fraction are a subset of those kept at a larger one, so a sparsity
-// curve measures only the loss of data. Returns rows in their original order.
+// curve measures only the loss of data. Every user with training rows keeps at least one
+// (their smallest-key row), so the size is max(round(fraction * n), training users).
+// Returns rows in their original order.
 std::vector<int64_t> SubsampleTrain(const Dataset& data, const std::vector<int64_t>& train,
                                     double fraction, uint64_t seed);
 
