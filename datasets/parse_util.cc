@@ -1,0 +1,186 @@
+#include "datasets/parse_util.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+
+#include "framework/config.h"
+#include "framework/error.h"
+
+namespace recfuse::datasets::internal {
+
+namespace fs = std::filesystem;
+using framework::DataError;
+
+namespace {
+// Values are quoted in messages; a runaway field (e.g. a whole misparsed line) is cut short.
+std::string Quote(std::string_view s) {
+  constexpr size_t kMax = 60;
+  if (s.size() <= kMax) return "'" + std::string(s) + "'";
+  return "'" + std::string(s.substr(0, kMax)) + "...'";
+}
+}  // namespace
+
+std::string_view StripBom(std::string_view text) {
+  if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  return text;
+}
+
+size_t CountLines(std::string_view text) {
+  size_t n = 0;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end) {
+    const void* nl = std::memchr(p, '\n', static_cast<size_t>(end - p));
+    if (!nl) {
+      ++n;
+      break;
+    }
+    ++n;
+    p = static_cast<const char*>(nl) + 1;
+  }
+  return n;
+}
+
+std::string BaseName(const std::string& path) {
+  fs::path p = fs::path(path).lexically_normal();
+  std::string name = p.filename().string();
+  if (name.empty()) name = p.parent_path().filename().string();  // trailing slash
+  if (name.empty() || name == ".") name = fs::absolute(p).lexically_normal().filename().string();
+  return name;
+}
+
+std::string AbsolutePath(const std::string& path) {
+  std::error_code ec;
+  fs::path p = fs::absolute(path, ec);
+  if (ec) return path;
+  return p.lexically_normal().string();
+}
+
+bool IsDirectory(const std::string& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec);
+}
+
+bool IsRegularFile(const std::string& path) {
+  std::error_code ec;
+  return fs::is_regular_file(path, ec);
+}
+
+std::vector<std::string> ListFiles(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code ec2;
+    if (it->is_regular_file(ec2)) out.push_back(it->path().filename().string());
+  }
+  if (ec) throw framework::IoError(dir + ": cannot list directory: " + ec.message());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+float ParseRating(std::string_view s, const std::string& file, int64_t line) {
+  double v;
+  if (!framework::ParseDouble(s, &v))
+    throw DataError(file, line, "rating " + Quote(s) + " is not a number");
+  if (!std::isfinite(v)) throw DataError(file, line, "rating " + Quote(s) + " is not finite");
+  if (std::abs(v) > std::numeric_limits<float>::max())
+    throw DataError(file, line, "rating " + Quote(s) + " is out of range");
+  return static_cast<float>(v);
+}
+
+double ParseTimestamp(std::string_view s, const std::string& file, int64_t line) {
+  double v;
+  if (!framework::ParseDouble(s, &v))
+    throw DataError(file, line, "timestamp " + Quote(s) + " is not a number");
+  if (!std::isfinite(v)) throw DataError(file, line, "timestamp " + Quote(s) + " is not finite");
+  if (v < 0) throw DataError(file, line, "timestamp " + Quote(s) + " is negative");
+  return v;
+}
+
+float ParseOptionalFloat(std::string_view s, const std::string& file, int64_t line,
+                         std::string_view field) {
+  if (s.empty()) return std::numeric_limits<float>::quiet_NaN();
+  double v;
+  if (!framework::ParseDouble(s, &v))
+    throw DataError(file, line,
+                    "field '" + std::string(field) + "': " + Quote(s) + " is not a number");
+  return static_cast<float>(v);
+}
+
+void RequireToken(std::string_view token, const std::string& file, int64_t line,
+                  std::string_view field) {
+  if (token.empty()) throw DataError(file, line, "empty " + std::string(field));
+}
+
+void AddTokenSeq(std::string_view s, char sep, IdMap& map, std::vector<Index>& out) {
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    size_t end = s.find(sep, pos);
+    if (end == std::string_view::npos) end = s.size();
+    std::string_view tok = s.substr(pos, end - pos);
+    if (!tok.empty()) {
+      const Index id = map.GetOrAdd(tok);
+      if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+    }
+    pos = end + 1;
+  }
+}
+
+void CheckFormatKeys(const framework::Config& options, const std::string& prefix,
+                     const std::vector<std::string>& known) {
+  for (const auto& [key, value] : options.values()) {
+    if (key.rfind(prefix, 0) != 0) continue;
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    throw framework::ConfigError("unknown key '" + key + "' (from " + options.Origin(key) +
+                                 "); known " + prefix + "* keys: " + list);
+  }
+}
+
+namespace {
+constexpr std::array<std::string_view, 4> kImageExts = {".jpg", ".jpeg", ".png", ".webp"};
+
+int ImageExtRank(std::string ext) {
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (size_t k = 0; k < kImageExts.size(); ++k)
+    if (ext == kImageExts[k]) return static_cast<int>(k);
+  return -1;
+}
+}  // namespace
+
+ImageDirIndex::ImageDirIndex(const std::string& dir) : dir_(AbsolutePath(dir)) {
+  std::unordered_map<std::string, int> rank;
+  for (const auto& name : ListFiles(dir)) {
+    const fs::path p(name);
+    const int r = ImageExtRank(p.extension().string());
+    if (r < 0) continue;
+    const std::string stem = p.stem().string();
+    auto it = rank.find(stem);
+    if (it != rank.end() && it->second <= r) continue;
+    rank[stem] = r;
+    by_stem_[stem] = name;
+  }
+}
+
+std::string ImageDirIndex::Find(std::string_view stem) const {
+  auto it = by_stem_.find(std::string(stem));
+  if (it == by_stem_.end()) return "";
+  return (fs::path(dir_) / it->second).string();
+}
+
+void AttachImageFolder(Dataset& data, const std::string& images_dir) {
+  const ImageDirIndex index(images_dir);
+  data.item_image.resize(static_cast<size_t>(data.num_items()));
+  for (Index i = 0; i < data.num_items(); ++i) {
+    data.item_image[i] = index.Find(data.items.Token(i));
+    if (data.item_image[i].empty()) ++data.report.missing_images;
+  }
+}
+
+}  // namespace recfuse::datasets::internal

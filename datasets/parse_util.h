@@ -1,0 +1,75 @@
+// Parsing helpers shared by the dataset loaders (atomic, MovieLens, Amazon, CSV).
+//
+// Loaders read whole files into memory and parse them through string_views, so these helpers
+// take views and never allocate per field. Every failure is reported as
+// framework::DataError(file, line, reason); callers pass the file name and 1-based line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "datasets/dataset.h"
+#include "framework/config.h"
+
+namespace recfuse::datasets::internal {
+
+// Drops a UTF-8 byte-order mark: spreadsheet exports often start with one, and it would
+// otherwise become part of the first header name.
+std::string_view StripBom(std::string_view text);
+
+// Number of lines in `text` (a last line without terminator counts), used to reserve columns.
+size_t CountLines(std::string_view text);
+
+// The file name of `path` for use in names and messages ("ml-100k" for "/a/ml-100k/").
+std::string BaseName(const std::string& path);
+// Absolute, lexically normalised form of `path`.
+std::string AbsolutePath(const std::string& path);
+bool IsDirectory(const std::string& path);
+bool IsRegularFile(const std::string& path);
+// Regular files directly inside `dir` (names only, sorted so detection is deterministic).
+std::vector<std::string> ListFiles(const std::string& dir);
+
+// Rating parsing: must be a finite number. Throws DataError(file, line, ...) naming `what`.
+float ParseRating(std::string_view s, const std::string& file, int64_t line);
+// Timestamp parsing: must be a finite, non-negative number.
+double ParseTimestamp(std::string_view s, const std::string& file, int64_t line);
+// A float side-information value: empty means missing (NaN); anything else must parse.
+float ParseOptionalFloat(std::string_view s, const std::string& file, int64_t line,
+                         std::string_view field);
+// Throws DataError when a user/item/entity token is empty (an empty token would silently
+// merge unrelated records into one id).
+void RequireToken(std::string_view token, const std::string& file, int64_t line,
+                  std::string_view field);
+
+// Splits `s` on spaces into non-empty tokens and adds each to `map`, appending ids to `out`
+// (RecBole's token_seq encoding). Duplicate values within one row are kept once.
+void AddTokenSeq(std::string_view s, char sep, IdMap& map, std::vector<Index>& out);
+
+// Throws ConfigError for a key of `options` that starts with `prefix` but is not in
+// `known`: a misspelt column mapping must not silently fall back to a default.
+void CheckFormatKeys(const framework::Config& options, const std::string& prefix,
+                     const std::vector<std::string>& known);
+
+// Image files of a folder indexed by stem, so that looking up thousands of items costs one
+// directory scan instead of several stat() calls each. Only .jpg/.jpeg/.png/.webp files
+// (any case) count; when one stem has several, the first in that order wins.
+class ImageDirIndex {
+ public:
+  explicit ImageDirIndex(const std::string& dir);
+  // Absolute path of the image named `stem`, or "" if none.
+  std::string Find(std::string_view stem) const;
+  size_t size() const { return by_stem_.size(); }
+
+ private:
+  std::string dir_;
+  std::unordered_map<std::string, std::string> by_stem_;  // stem -> file name
+};
+
+// Fills data.item_image from `images_dir` for every current item and counts the items
+// without an image in report.missing_images. Requires Finalize()d per-item vectors.
+void AttachImageFolder(Dataset& data, const std::string& images_dir);
+
+}  // namespace recfuse::datasets::internal

@@ -1,0 +1,2 @@
+item_id:token	plot:text
+i2	Plot of two.
