@@ -10,6 +10,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "datasets/load.h"
 #include "framework/config.h"
 #include "framework/error.h"
 #include "framework/hash.h"
@@ -541,6 +542,35 @@ TEST(Synthetic, MalformedTruthIsADataErrorNamingFileAndLine) {
     EXPECT_NE(std::string(e.what()).find("truth_items.tsv:3:"), std::string::npos) << e.what();
   }
   EXPECT_THROW(ReadSyntheticTruth(dir + "/nonexistent"), framework::IoError);
+}
+
+// The format contract with the atomic loader: every modality arrives in the Dataset.
+TEST(Synthetic, LoadsThroughTheAtomicLoaderWithEveryModality) {
+  const TempWorld world(Small(), "load");
+  const Dataset data = LoadDataset(world.dir);
+  EXPECT_EQ(data.num_users(), 100);
+  EXPECT_EQ(data.num_items(), 80);
+  EXPECT_EQ(static_cast<int64_t>(data.interactions.size()), 3000);
+  EXPECT_TRUE(data.interactions.has_rating);
+  EXPECT_TRUE(data.interactions.has_timestamp);
+  ASSERT_EQ(data.item_text.size(), 1u);
+  EXPECT_EQ(data.item_text[0].name, "description");
+  for (const auto& t : data.item_text[0].values) EXPECT_FALSE(t.empty());
+  EXPECT_EQ(static_cast<int64_t>(data.reviews.size()), world.summary.reviews);
+  for (const auto& r : data.reviews) EXPECT_NE(r.user, kNoId);
+  EXPECT_EQ(data.report.missing_images, 0);
+  for (Index i = 0; i < data.num_items(); ++i) {
+    EXPECT_FALSE(data.item_image[i].empty()) << data.items.Token(i);
+    EXPECT_NE(data.item_entity[i], kNoId) << data.items.Token(i);
+  }
+  EXPECT_EQ(static_cast<int64_t>(data.kg.size()), world.summary.kg_triples);
+  EXPECT_EQ(data.relations.size(), 4);
+  std::set<std::string> item_fields, user_fields;
+  for (const auto& f : data.item_categorical) item_fields.insert(f.name);
+  for (const auto& f : data.item_numeric) item_fields.insert(f.name);
+  for (const auto& f : data.user_categorical) user_fields.insert(f.name);
+  EXPECT_EQ(item_fields, (std::set<std::string>{"brand", "category", "price"}));
+  EXPECT_EQ(user_fields, (std::set<std::string>{"age_group", "segment"}));
 }
 
 // Not a unit test: measures the full default world once. Run with
