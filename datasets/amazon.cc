@@ -5,9 +5,8 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
-#include <optional>
-
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "datasets/load.h"
 #include "datasets/parse_util.h"
@@ -71,7 +70,8 @@ const std::string* StringField(const json& obj, const char* key, const std::stri
   return &it->get_ref<const std::string&>();
 }
 
-std::string RequiredString(const json& obj, const char* key, const std::string& path, int64_t line) {
+std::string RequiredString(const json& obj, const char* key, const std::string& path,
+                           int64_t line) {
   const std::string* s = StringField(obj, key, path, line);
   if (!s) throw DataError(path, line, std::string("missing '") + key + "'");
   if (s->empty()) throw DataError(path, line, std::string("empty '") + key + "'");
@@ -166,7 +166,8 @@ void LoadReviews(const std::string& path, Dataset& d) {
 
 void LoadMeta(const std::string& path, Dataset& d) {
   d.Finalize();
-  d.item_text.push_back({"description", std::vector<std::string>(static_cast<size_t>(d.num_items()))});
+  d.item_text.push_back(
+      {"description", std::vector<std::string>(static_cast<size_t>(d.num_items()))});
   TextField& text = d.item_text.back();
   for (const char* name : {"category", "brand"}) {
     d.item_categorical.emplace_back();
@@ -216,8 +217,9 @@ void LoadMeta(const std::string& path, Dataset& d) {
     d.report.notes.push_back(BaseName(path) + ": skipped " + std::to_string(without_reviews) +
                              " metadata records of products without reviews");
   if (duplicates)
-    d.report.notes.push_back(BaseName(path) + ": skipped " + std::to_string(duplicates) +
-                             " repeated metadata records (the first record of each product is used)");
+    d.report.notes.push_back(
+        BaseName(path) + ": skipped " + std::to_string(duplicates) +
+        " repeated metadata records (the first record of each product is used)");
 }
 
 }  // namespace
@@ -227,8 +229,7 @@ Dataset LoadAmazon(const std::string& path, const LoadOptions& options) {
   CheckFormatKeys(opts, "amazon.", {"amazon.reviews", "amazon.meta", "amazon.images"});
   if (!fs::exists(path)) throw framework::IoError(path + ": no such file or directory");
   const bool is_dir = IsDirectory(path);
-  const std::string folder =
-      is_dir ? path : fs::path(AbsolutePath(path)).parent_path().string();
+  const std::string folder = is_dir ? path : fs::path(AbsolutePath(path)).parent_path().string();
 
   std::string reviews;
   if (opts.Has("amazon.reviews")) {
@@ -268,7 +269,8 @@ Dataset LoadAmazon(const std::string& path, const LoadOptions& options) {
   std::string images = (fs::path(folder) / "images").string();
   if (opts.Has("amazon.images")) {
     images = ResolveOption(opts.GetString("amazon.images", ""), folder);
-    if (!IsDirectory(images)) throw framework::IoError(images + ": amazon.images is not a directory");
+    if (!IsDirectory(images))
+      throw framework::IoError(images + ": amazon.images is not a directory");
   }
   if (IsDirectory(images)) AttachImageFolder(d, images);
   return d;

@@ -115,7 +115,8 @@ class Table {
       if (got != n) {
         const size_t actual = static_cast<size_t>(std::count(line.begin(), line.end(), '\t')) + 1;
         throw DataError(path_, cursor.line_number(),
-                        "expected " + std::to_string(n) + " tab-separated fields (per the header), got " +
+                        "expected " + std::to_string(n) +
+                            " tab-separated fields (per the header), got " +
                             std::to_string(actual));
       }
       f(buf.data(), cursor.line_number());
@@ -185,9 +186,10 @@ auto* AddNamed(FieldVec& fields, const std::string& name, const std::string& fil
 
 // Marks `id` as seen in `first_line`, throwing on a second row for the same id: a repeated
 // id would otherwise let the later row silently overwrite the earlier one.
-void CheckUnique(std::vector<int64_t>& first_line, Index id, const std::string& file,
-                 int64_t line, std::string_view what, std::string_view token) {
-  if (first_line.size() <= static_cast<size_t>(id)) first_line.resize(static_cast<size_t>(id) + 1, 0);
+void CheckUnique(std::vector<int64_t>& first_line, Index id, const std::string& file, int64_t line,
+                 std::string_view what, std::string_view token) {
+  if (first_line.size() <= static_cast<size_t>(id))
+    first_line.resize(static_cast<size_t>(id) + 1, 0);
   if (first_line[id] != 0)
     throw DataError(file, line,
                     "duplicate " + std::string(what) + " '" + std::string(token) +
@@ -353,7 +355,8 @@ void LoadExtra(const std::string& path, Dataset& d) {
     return;
   }
   auto has = [&](const char* name) {
-    return std::any_of(fields.begin(), fields.end(), [&](const Field& f) { return f.name == name; });
+    return std::any_of(fields.begin(), fields.end(),
+                       [&](const Field& f) { return f.name == name; });
   };
   const bool has_text = std::any_of(fields.begin(), fields.end(),
                                     [](const Field& f) { return f.type == FieldType::kText; });
@@ -418,14 +421,16 @@ bool IsSplitFile(const std::string& f, std::string* stem) {
 }
 
 bool EndsWith(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // The <name> of <name>.inter: the option, else the folder name, else the only dataset in it.
 std::string ResolveName(const std::string& dir, const LoadOptions& options) {
   if (!options.name.empty()) return options.name;
   const std::string folder = BaseName(dir);
-  if (IsRegularFile(Path(dir, folder + ".inter")) || IsRegularFile(Path(dir, folder + ".train.inter")))
+  if (IsRegularFile(Path(dir, folder + ".inter")) ||
+      IsRegularFile(Path(dir, folder + ".train.inter")))
     return folder;
   std::vector<std::string> stems;
   for (const auto& f : ListFiles(dir)) {
@@ -470,11 +475,13 @@ Dataset LoadAtomic(const std::string& dir, const LoadOptions& options) {
     d.interactions.has_timestamp = h.timestamp >= 0;
     LoadInter(t, d, -1, h);
   } else {
-    const std::string parts[3] = {Path(dir, name + ".train.inter"), Path(dir, name + ".valid.inter"),
+    const std::string parts[3] = {Path(dir, name + ".train.inter"),
+                                  Path(dir, name + ".valid.inter"),
                                   Path(dir, name + ".test.inter")};
     for (const auto& p : parts)
       if (!IsRegularFile(p))
-        throw DataError(dir, 0, "no " + name + ".inter, and split file " + BaseName(p) + " is missing");
+        throw DataError(dir, 0,
+                        "no " + name + ".inter, and split file " + BaseName(p) + " is missing");
     split = true;
     std::vector<Field> first_header;
     int64_t counts[3];
@@ -485,7 +492,8 @@ Dataset LoadAtomic(const std::string& dir, const LoadOptions& options) {
       } else {
         bool same = t.fields().size() == first_header.size();
         for (size_t k = 0; same && k < first_header.size(); ++k)
-          same = t.fields()[k].name == first_header[k].name && t.fields()[k].type == first_header[k].type;
+          same = t.fields()[k].name == first_header[k].name &&
+                 t.fields()[k].type == first_header[k].type;
         if (!same) throw DataError(parts[s], 1, "header differs from " + BaseName(parts[0]));
       }
       const InterHeader h = InterColumns(t);
@@ -496,10 +504,11 @@ Dataset LoadAtomic(const std::string& dir, const LoadOptions& options) {
       counts[s] = static_cast<int64_t>(d.interactions.size() - before);
     }
     if (d.interactions.empty())
-      throw DataError(parts[0], 2, "no interactions (train, valid and test files have a header only)");
-    d.report.notes.push_back("fixed split from " + name + ".{train,valid,test}.inter: " +
-                             std::to_string(counts[0]) + " / " + std::to_string(counts[1]) + " / " +
-                             std::to_string(counts[2]) + " interactions");
+      throw DataError(parts[0], 2,
+                      "no interactions (train, valid and test files have a header only)");
+    d.report.notes.push_back(
+        "fixed split from " + name + ".{train,valid,test}.inter: " + std::to_string(counts[0]) +
+        " / " + std::to_string(counts[1]) + " / " + std::to_string(counts[2]) + " interactions");
   }
 
   std::string side = dir;
@@ -514,8 +523,10 @@ Dataset LoadAtomic(const std::string& dir, const LoadOptions& options) {
   if (AbsolutePath(side) != AbsolutePath(dir))
     d.report.notes.push_back("side information from " + AbsolutePath(side));
 
-  if (IsRegularFile(Path(side, name + ".item"))) LoadFeatures(Path(side, name + ".item"), "item_id", true, d);
-  if (IsRegularFile(Path(side, name + ".user"))) LoadFeatures(Path(side, name + ".user"), "user_id", false, d);
+  if (IsRegularFile(Path(side, name + ".item")))
+    LoadFeatures(Path(side, name + ".item"), "item_id", true, d);
+  if (IsRegularFile(Path(side, name + ".user")))
+    LoadFeatures(Path(side, name + ".user"), "user_id", false, d);
   if (IsRegularFile(Path(side, name + ".kg"))) LoadKg(Path(side, name + ".kg"), d);
   if (IsRegularFile(Path(side, name + ".link"))) LoadLink(Path(side, name + ".link"), d);
   const std::string prefix = name + ".";

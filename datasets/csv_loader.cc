@@ -56,7 +56,7 @@ class CsvReader {
         ++line_;
         return true;
       }
-      ++pos_;  // separator
+      ++pos_;                      // separator
       if (pos_ >= text_.size()) {  // a trailing separator ends with an empty field
         fields->push_back({});
         return true;
@@ -107,7 +107,8 @@ class CsvReader {
 char ParseSep(const std::string& s) {
   if (s == "\\t" || s == "tab" || s == "\t") return '\t';
   if (s.size() != 1 || s[0] == '"' || s[0] == '\n' || s[0] == '\r')
-    throw ConfigError("csv.sep='" + s + "' must be a single character other than a quote or newline");
+    throw ConfigError("csv.sep='" + s +
+                      "' must be a single character other than a quote or newline");
   return s[0];
 }
 
@@ -163,9 +164,9 @@ Dataset LoadCsv(const std::string& path, const LoadOptions& options) {
   auto add = [&]() {
     const int64_t line = reader.line();
     if (fields.size() != ncols)
-      throw DataError(path, line,
-                      "expected " + std::to_string(ncols) + " fields, got " +
-                          std::to_string(fields.size()));
+      throw DataError(
+          path, line,
+          "expected " + std::to_string(ncols) + " fields, got " + std::to_string(fields.size()));
     RequireToken(fields[cu], path, line, "user");
     RequireToken(fields[ci], path, line, "item");
     const float r = cr >= 0 ? ParseRating(fields[cr], path, line) : 1.0f;

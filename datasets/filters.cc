@@ -24,7 +24,8 @@ struct Counts {
 };
 
 Counts Count(const Dataset& d, const std::vector<uint8_t>& keep) {
-  std::vector<uint8_t> u(static_cast<size_t>(d.num_users()), 0), i(static_cast<size_t>(d.num_items()), 0);
+  std::vector<uint8_t> u(static_cast<size_t>(d.num_users()), 0),
+      i(static_cast<size_t>(d.num_items()), 0);
   Counts c;
   for (size_t r = 0; r < keep.size(); ++r)
     if (keep[r]) {
@@ -55,7 +56,8 @@ void Dedup(const Interactions& inter, bool keep_last, std::vector<uint8_t>& keep
   std::sort(rows.begin(), rows.end(), [&](int64_t a, int64_t b) {
     if (inter.user[a] != inter.user[b]) return inter.user[a] < inter.user[b];
     if (inter.item[a] != inter.item[b]) return inter.item[a] < inter.item[b];
-    if (ts && inter.timestamp[a] != inter.timestamp[b]) return inter.timestamp[a] < inter.timestamp[b];
+    if (ts && inter.timestamp[a] != inter.timestamp[b])
+      return inter.timestamp[a] < inter.timestamp[b];
     return a < b;
   });
   for (size_t b = 0; b < rows.size();) {
@@ -217,8 +219,9 @@ void ApplyFilters(Dataset& d, const FilterOptions& filters) {
 
   if (filters.min_user_interactions > 0 || filters.min_item_interactions > 0) {
     const int rounds = KCore(d, filters.min_user_interactions, filters.min_item_interactions, keep);
-    note("k-core (users >= " + std::to_string(filters.min_user_interactions) + ", items >= " +
-         std::to_string(filters.min_item_interactions) + ", " + std::to_string(rounds) + " rounds)");
+    note("k-core (users >= " + std::to_string(filters.min_user_interactions) +
+         ", items >= " + std::to_string(filters.min_item_interactions) + ", " +
+         std::to_string(rounds) + " rounds)");
   }
 
   if (n > 0 && now.interactions == 0)

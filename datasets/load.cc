@@ -16,7 +16,8 @@ using namespace internal;
 namespace {
 
 bool EndsWith(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string Lower(std::string s) {
@@ -33,18 +34,20 @@ std::string DetectFormat(const std::string& path) {
       if (f == "u.data" || f == "ratings.dat") return "movielens";
     for (const auto& f : files)
       if (EndsWith(Lower(f), ".json") || EndsWith(Lower(f), ".jsonl")) return "amazon";
-    throw framework::DataError(path, 0,
-                               "cannot detect format of this folder: expected RecBole atomic files "
-                               "(*.inter, *.train.inter), MovieLens (u.data, ratings.dat) or Amazon "
-                               "reviews (*.json, *.jsonl); set data.format");
+    throw framework::DataError(
+        path, 0,
+        "cannot detect format of this folder: expected RecBole atomic files "
+        "(*.inter, *.train.inter), MovieLens (u.data, ratings.dat) or Amazon "
+        "reviews (*.json, *.jsonl); set data.format");
   }
   const std::string ext = Lower(fs::path(path).extension().string());
   if (ext == ".csv" || ext == ".tsv") return "csv";
   if (ext == ".json" || ext == ".jsonl") return "amazon";
   if (ext == ".inter") return "atomic";
-  throw framework::DataError(path, 0,
-                             "cannot detect format of this file: expected .csv, .tsv, .json, .jsonl "
-                             "or .inter; set data.format");
+  throw framework::DataError(
+      path, 0,
+      "cannot detect format of this file: expected .csv, .tsv, .json, .jsonl "
+      "or .inter; set data.format");
 }
 
 }  // namespace
@@ -76,11 +79,15 @@ const std::vector<ParamSpec>& LoadParamSpecs() {
         "repeated (user, item) interactions: keep all, or only the first/last by timestamp",
         {"keep", "first", "last"});
     add("min_user_interactions", ParamType::kInt, "0",
-        "k-core: users need at least this many interactions (iterated with items)")->min = 0;
+        "k-core: users need at least this many interactions (iterated with items)")
+        ->min = 0;
     add("min_item_interactions", ParamType::kInt, "0",
-        "k-core: items need at least this many interactions (iterated with users)")->min = 0;
-    add("csv.user", ParamType::kString, "", "csv: user id column (name, or index if csv.header=false)");
-    add("csv.item", ParamType::kString, "", "csv: item id column (name, or index if csv.header=false)");
+        "k-core: items need at least this many interactions (iterated with users)")
+        ->min = 0;
+    add("csv.user", ParamType::kString, "",
+        "csv: user id column (name, or index if csv.header=false)");
+    add("csv.item", ParamType::kString, "",
+        "csv: item id column (name, or index if csv.header=false)");
     add("csv.rating", ParamType::kString, "", "csv: rating column (optional)");
     add("csv.timestamp", ParamType::kString, "", "csv: numeric timestamp column (optional)");
     add("csv.sep", ParamType::kString, ",", "csv: field separator, one character (\\t for tab)");
@@ -125,7 +132,8 @@ Dataset LoadDataset(const std::string& path, const LoadOptions& options) {
     } else {
       // A single <name>.inter file: its folder, restricted to that <name>.
       if (!EndsWith(path, ".inter"))
-        throw framework::DataError(path, 0, "the atomic format needs a folder or a <name>.inter file");
+        throw framework::DataError(path, 0,
+                                   "the atomic format needs a folder or a <name>.inter file");
       LoadOptions o = options;
       if (o.name.empty()) o.name = fs::path(path).stem().string();
       const fs::path parent = fs::path(path).parent_path();

@@ -18,7 +18,9 @@ using namespace internal;
 
 namespace {
 
-std::string Path(const std::string& dir, const char* file) { return (fs::path(dir) / file).string(); }
+std::string Path(const std::string& dir, const char* file) {
+  return (fs::path(dir) / file).string();
+}
 
 // Splits on a (possibly multi-character) separator into at most max_fields views; the last
 // keeps the rest. Returns the number of fields found.
@@ -37,7 +39,8 @@ size_t SplitOn(std::string_view line, std::string_view sep, std::string_view* fi
 
 size_t CountFields(std::string_view line, std::string_view sep) {
   size_t n = 1;
-  for (size_t pos = line.find(sep); pos != std::string_view::npos; pos = line.find(sep, pos + sep.size()))
+  for (size_t pos = line.find(sep); pos != std::string_view::npos;
+       pos = line.find(sep, pos + sep.size()))
     ++n;
   return n;
 }
@@ -86,7 +89,8 @@ void LoadRatings(const std::string& path, std::string_view sep, Dataset& d) {
 // Items or users may appear once only: a second record would silently replace the first.
 void CheckUnique(std::vector<int64_t>& first_line, Index id, const std::string& path, int64_t line,
                  std::string_view token) {
-  if (first_line.size() <= static_cast<size_t>(id)) first_line.resize(static_cast<size_t>(id) + 1, 0);
+  if (first_line.size() <= static_cast<size_t>(id))
+    first_line.resize(static_cast<size_t>(id) + 1, 0);
   if (first_line[id] != 0)
     throw DataError(path, line,
                     "duplicate id '" + std::string(token) + "' (first on line " +
@@ -142,9 +146,9 @@ void LoadItems100k(const std::string& dir, Dataset& d) {
       if (flag == "1")
         row.push_back(genre.values.GetOrAdd(genres[g]));
       else if (flag != "0")
-        throw DataError(path, line,
-                        "genre flag " + std::to_string(g) + " is '" + std::string(flag) +
-                            "', expected 0 or 1");
+        throw DataError(
+            path, line,
+            "genre flag " + std::to_string(g) + " is '" + std::string(flag) + "', expected 0 or 1");
     }
   });
 }
@@ -226,9 +230,11 @@ Dataset LoadMovieLens(const std::string& dir, const LoadOptions& options) {
     LoadRatings(Path(dir, "ratings.dat"), "::", d);
     if (IsRegularFile(Path(dir, "movies.dat"))) LoadMovies1m(Path(dir, "movies.dat"), d);
     // UserID::Gender::Age::Occupation::Zip-code (age and occupation are codes)
-    if (IsRegularFile(Path(dir, "users.dat"))) LoadUsers(Path(dir, "users.dat"), "::", 2, 1, 3, 4, d);
+    if (IsRegularFile(Path(dir, "users.dat")))
+      LoadUsers(Path(dir, "users.dat"), "::", 2, 1, 3, 4, d);
   } else {
-    throw DataError(dir, 0, "not a MovieLens folder: neither u.data (100K) nor ratings.dat (1M/10M)");
+    throw DataError(dir, 0,
+                    "not a MovieLens folder: neither u.data (100K) nor ratings.dat (1M/10M)");
   }
   d.Finalize();
   return d;

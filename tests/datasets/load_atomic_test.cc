@@ -1,8 +1,8 @@
 // LoadAtomic on tiny RecBole atomic-file fixtures (tests/data/atomic/).
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 #include "datasets/load.h"
 #include "framework/error.h"
@@ -52,7 +52,7 @@ TEST(LoadAtomicTest, ItemAndUserFeatures) {
   const auto& title = Cat(d.item_categorical, "title");
   EXPECT_EQ(Values(title, 0), (std::vector<std::string>{"Toy", "Story"}));
   EXPECT_EQ(Values(title, 3), (std::vector<std::string>{"Cold", "Movie"}));  // double space
-  EXPECT_TRUE(title.per_row[2].empty());  // i3 has no .item row
+  EXPECT_TRUE(title.per_row[2].empty());                                     // i3 has no .item row
   const auto& genre = Cat(d.item_categorical, "genre");
   EXPECT_EQ(Values(genre, 1), (std::vector<std::string>{"Action"}));
   ASSERT_EQ(d.item_numeric.size(), 1u);
@@ -99,7 +99,8 @@ TEST(LoadAtomicTest, TextReviewsAndImages) {
   EXPECT_EQ(d.ItemHasText(), (std::vector<uint8_t>{1, 1, 1, 0}));
 
   namespace fs = std::filesystem;
-  const std::string images = fs::absolute(TestData("atomic/tiny/images")).lexically_normal().string();
+  const std::string images =
+      fs::absolute(TestData("atomic/tiny/images")).lexically_normal().string();
   EXPECT_EQ(d.item_image[0], images + "/i1.jpg");
   EXPECT_EQ(d.item_image[2], images + "/i3.png");
   EXPECT_EQ(d.item_image[1], "");
@@ -167,7 +168,8 @@ TEST(LoadAtomicTest, SplitFolderWithoutSideInfo) {
   EXPECT_EQ(d.fixed_split, (std::vector<uint8_t>{0, 0, 2}));
   EXPECT_EQ(d.num_items(), 2);
   // A split file whose header differs from train's is an error naming it.
-  testing::WriteText(dir + "/x.test.inter", "user_id:token\titem_id:token\trating:float\na\tq\t1\n");
+  testing::WriteText(dir + "/x.test.inter",
+                     "user_id:token\titem_id:token\trating:float\na\tq\t1\n");
   try {
     LoadAtomic(dir, {});
     FAIL() << "expected DataError";

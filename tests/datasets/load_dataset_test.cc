@@ -1,7 +1,7 @@
 // LoadDataset: format detection, dispatch, naming, filters; LoadOptionsFromConfig.
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "datasets/load.h"
 #include "framework/config.h"
@@ -91,9 +91,12 @@ TEST(LoadOptionsTest, FromConfig) {
 }
 
 TEST(LoadOptionsTest, RejectsBadKeysAndValues) {
-  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
-           {"formt", "csv"}, {"dedup", "newest"}, {"min_user_interactions", "-1"},
-           {"format", "xml"}, {"rating_threshold", "high"}}) {
+  for (const auto& [k, v] :
+       std::vector<std::pair<std::string, std::string>>{{"formt", "csv"},
+                                                        {"dedup", "newest"},
+                                                        {"min_user_interactions", "-1"},
+                                                        {"format", "xml"},
+                                                        {"rating_threshold", "high"}}) {
     framework::Config c;
     c.Set(k, v);
     EXPECT_THROW(LoadOptionsFromConfig(c), framework::ConfigError) << k << "=" << v;

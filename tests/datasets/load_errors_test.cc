@@ -26,13 +26,13 @@ void ExpectDataError(F&& load, const std::string& where, const std::string& why)
 Dataset Atomic(const std::string& rel) { return LoadAtomic(TestData(rel), {}); }
 
 TEST(LoadErrorsTest, WrongColumnCount) {
-  ExpectDataError([] { Atomic("bad/columns"); }, "columns.inter:3:",
-                  "expected 4 tab-separated fields (per the header), got 3");
+  ExpectDataError([] { Atomic("bad/columns"); },
+                  "columns.inter:3:", "expected 4 tab-separated fields (per the header), got 3");
 }
 
 TEST(LoadErrorsTest, NonNumericRating) {
-  ExpectDataError([] { Atomic("bad/rating_text"); }, "rating_text.inter:2:",
-                  "rating 'five' is not a number");
+  ExpectDataError([] { Atomic("bad/rating_text"); },
+                  "rating_text.inter:2:", "rating 'five' is not a number");
 }
 
 TEST(LoadErrorsTest, NanRating) {
@@ -40,18 +40,17 @@ TEST(LoadErrorsTest, NanRating) {
 }
 
 TEST(LoadErrorsTest, NegativeTimestamp) {
-  ExpectDataError([] { Atomic("bad/negative_ts"); }, "negative_ts.inter:3:",
-                  "timestamp '-5' is negative");
+  ExpectDataError([] { Atomic("bad/negative_ts"); },
+                  "negative_ts.inter:3:", "timestamp '-5' is negative");
 }
 
 TEST(LoadErrorsTest, MissingHeaderType) {
-  ExpectDataError([] { Atomic("bad/no_type"); }, "no_type.inter:1:",
-                  "header field 'user_id' has no type");
+  ExpectDataError([] { Atomic("bad/no_type"); },
+                  "no_type.inter:1:", "header field 'user_id' has no type");
 }
 
 TEST(LoadErrorsTest, UnknownItemInLink) {
-  ExpectDataError([] { Atomic("bad/unknown_link"); }, "unknown_link.link:3:",
-                  "unknown item 'i99'");
+  ExpectDataError([] { Atomic("bad/unknown_link"); }, "unknown_link.link:3:", "unknown item 'i99'");
 }
 
 TEST(LoadErrorsTest, EmptyInter) {
@@ -63,22 +62,22 @@ TEST(LoadErrorsTest, HeaderOnlyInter) {
 }
 
 TEST(LoadErrorsTest, MovieLensBadRating) {
-  ExpectDataError([] { LoadMovieLens(TestData("bad/ml_rating"), {}); }, "u.data:2:",
-                  "rating 'x' is not a number");
+  ExpectDataError([] { LoadMovieLens(TestData("bad/ml_rating"), {}); },
+                  "u.data:2:", "rating 'x' is not a number");
 }
 
 TEST(LoadErrorsTest, MalformedJsonLine) {
-  ExpectDataError([] { LoadAmazon(TestData("bad/json"), {}); }, "reviews.jsonl:2:",
-                  "malformed JSON: [json.exception.parse_error");
+  ExpectDataError([] { LoadAmazon(TestData("bad/json"), {}); },
+                  "reviews.jsonl:2:", "malformed JSON: [json.exception.parse_error");
 }
 
 TEST(LoadErrorsTest, MissingCsvColumn) {
   LoadOptions o;
   o.format_options.Set("csv.user", "userId");
   o.format_options.Set("csv.item", "movieId");
-  ExpectDataError([&] { LoadCsv(TestData("bad/csv_missing_column.csv"), o); },
-                  "csv_missing_column.csv:1:",
-                  "missing column 'movieId'; header has: userId, itemId, rating");
+  ExpectDataError(
+      [&] { LoadCsv(TestData("bad/csv_missing_column.csv"), o); },
+      "csv_missing_column.csv:1:", "missing column 'movieId'; header has: userId, itemId, rating");
 }
 
 TEST(LoadErrorsTest, CsvLineNumbersCountQuotedLineBreaks) {
@@ -87,8 +86,8 @@ TEST(LoadErrorsTest, CsvLineNumbersCountQuotedLineBreaks) {
   o.format_options.Set("csv.item", "item");
   o.format_options.Set("csv.rating", "rating");
   // Record 4 spans lines 4-5, so the bad rating of the next record is on line 6.
-  ExpectDataError([&] { LoadCsv(TestData("bad/csv_line.csv"), o); }, "csv_line.csv:6:",
-                  "rating 'bad' is not a number");
+  ExpectDataError([&] { LoadCsv(TestData("bad/csv_line.csv"), o); },
+                  "csv_line.csv:6:", "rating 'bad' is not a number");
 }
 
 TEST(LoadErrorsTest, UnterminatedCsvQuote) {
@@ -103,8 +102,8 @@ TEST(LoadErrorsTest, UnterminatedCsvQuote) {
 TEST(LoadErrorsTest, MovieLensWrongFieldCount) {
   const std::string dir = testing::TempDir("ml_bad");
   testing::WriteText(dir + "/ratings.dat", "1::2::3::4\n1::2::3\n");
-  ExpectDataError([&] { LoadMovieLens(dir, {}); }, "ratings.dat:2:",
-                  "expected 4 '::'-separated fields, got 3");
+  ExpectDataError([&] { LoadMovieLens(dir, {}); },
+                  "ratings.dat:2:", "expected 4 '::'-separated fields, got 3");
 }
 
 TEST(LoadErrorsTest, AmazonMissingField) {

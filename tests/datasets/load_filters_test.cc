@@ -18,12 +18,14 @@ Dataset Table(bool with_rating = true) {
       "u1\ta\t5\t10\nu1\tb\t4\t20\nu1\ta\t3\t30\nu2\ta\t4\t5\nu2\tc\t2\t15\n"
       "u3\tb\t5\t40\nu3\ta\t4\t50\nu4\td\t5\t60\nu3\tb\t3\t35\n";
   testing::WriteText(dir + "/f.inter", inter);
-  testing::WriteText(dir + "/f.plot", "item_id:token\tplot:text\na\tplot a\nb\tplot b\nc\tplot c\ne\tplot e\n");
+  testing::WriteText(dir + "/f.plot",
+                     "item_id:token\tplot:text\na\tplot a\nb\tplot b\nc\tplot c\ne\tplot e\n");
   testing::WriteText(dir + "/f.link", "item_id:token\tentity_id:token\nb\tEB\nd\tED\n");
   testing::WriteText(dir + "/f.item", "item_id:token\tkind:token\ne\tcold\nb\tbee\n");
   testing::WriteText(dir + "/f.user", "user_id:token\tage:float\nu3\t33\nu2\t22\n");
-  testing::WriteText(dir + "/f.review",
-                     "user_id:token\titem_id:token\treview:text\nu2\ta\tby u2\nu2\tc\ton c\nu1\tb\tby u1\n");
+  testing::WriteText(
+      dir + "/f.review",
+      "user_id:token\titem_id:token\treview:text\nu2\ta\tby u2\nu2\tc\ton c\nu1\tb\tby u1\n");
   Dataset d = LoadAtomic(dir, {});
   d.fixed_split = {0, 1, 2, 0, 1, 2, 0, 1, 2};
   return d;
@@ -98,8 +100,9 @@ TEST(FiltersTest, KCoreIteratesAndRemapsSideInfo) {
   f.min_item_interactions = 2;
   ApplyFilters(d, f);
   // Round 1 drops r4 (item c) and r7 (user u4, item d); then u2 has 1 left: round 2 drops r3.
-  EXPECT_EQ(d.report.notes[0],
-            "k-core (users >= 2, items >= 2, 2 rounds): removed 3 of 9 interactions, 2 users, 2 items");
+  EXPECT_EQ(
+      d.report.notes[0],
+      "k-core (users >= 2, items >= 2, 2 rounds): removed 3 of 9 interactions, 2 users, 2 items");
   ASSERT_EQ(d.interactions.size(), 6u);
   EXPECT_EQ(Tokens(d.users), (std::vector<std::string>{"u1", "u3"}));
   EXPECT_EQ(Tokens(d.items), (std::vector<std::string>{"a", "b"}));

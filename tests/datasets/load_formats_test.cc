@@ -1,8 +1,8 @@
 // LoadMovieLens, LoadAmazon and LoadCsv on tiny fixtures (tests/data/{movielens,amazon,csv}).
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 #include "datasets/load.h"
 #include "framework/error.h"
@@ -13,8 +13,8 @@ namespace {
 
 using testing::TestData;
 
-std::vector<std::string> Values(const std::vector<CategoricalField>& fields, const std::string& name,
-                                Index row) {
+std::vector<std::string> Values(const std::vector<CategoricalField>& fields,
+                                const std::string& name, Index row) {
   for (const auto& f : fields)
     if (f.name == name) {
       std::vector<std::string> out;
@@ -92,7 +92,8 @@ TEST(LoadAmazonTest, ReviewsMetadataAndImages) {
   EXPECT_EQ(d.ItemHasText(), (std::vector<uint8_t>{1, 1, 1}));  // A3 through its review
   EXPECT_EQ(Values(d.item_categorical, "category", 0),
             (std::vector<std::string>{"Beauty", "Bath", "Skin"}));
-  EXPECT_EQ(Values(d.item_categorical, "category", 1), (std::vector<std::string>{"Beauty", "Hair"}));
+  EXPECT_EQ(Values(d.item_categorical, "category", 1),
+            (std::vector<std::string>{"Beauty", "Hair"}));
   EXPECT_EQ(Values(d.item_categorical, "brand", 0), (std::vector<std::string>{"Acme"}));
   EXPECT_TRUE(Values(d.item_categorical, "brand", 1).empty());
   EXPECT_NE(d.item_image[0].find("images/A1.jpg"), std::string::npos);

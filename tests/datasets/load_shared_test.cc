@@ -1,7 +1,7 @@
 // Integration: the real ml-100k in ../shared/datasets (skipped when absent).
-#include <algorithm>
-
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "datasets/load.h"
 #include "tests/test_util.h"
@@ -24,9 +24,9 @@ TEST(LoadSharedTest, Ml100kAtomicWithAllModalities) {
   const auto has_text = d.ItemHasText();
   EXPECT_EQ(std::count(has_text.begin(), has_text.end(), uint8_t{1}), 1649);
   EXPECT_EQ(d.kg.size(), 91631u);
-  EXPECT_EQ(std::count_if(d.item_entity.begin(), d.item_entity.end(),
-                          [](Index e) { return e != kNoId; }),
-            1598);
+  EXPECT_EQ(
+      std::count_if(d.item_entity.begin(), d.item_entity.end(), [](Index e) { return e != kNoId; }),
+      1598);
   EXPECT_EQ(d.user_categorical.size(), 4u);  // age gender occupation zip_code (all tokens)
   EXPECT_EQ(d.item_categorical.size(), 3u);  // movie_title release_year class
 }
