@@ -14,8 +14,9 @@
 namespace recfuse::datasets {
 
 // Post-load filters, applied in this order: rating threshold, dedup, k-core. Each appends
-// a note to Dataset::report saying how many records it removed. Ids are re-densified after
-// filtering (users/items with no interaction left are dropped unless they carry content).
+// a note to Dataset::report saying how many records it removed. When a filter removed
+// anything, users/items left with no interaction are dropped (content-only cold items too,
+// as RecBole does) and ids are re-densified; with no removal, ids are left untouched.
 struct FilterOptions {
   // Keep interactions with rating >= threshold (implicit feedback); NaN = keep all.
   double rating_threshold = std::numeric_limits<double>::quiet_NaN();
@@ -42,7 +43,8 @@ struct LoadOptions {
 
 // The options LoadOptions understands from `--set data.*` keys (format, name, filters, csv.*).
 const std::vector<framework::ParamSpec>& LoadParamSpecs();
-// Builds LoadOptions from config keys under "data." (validated against LoadParamSpecs()).
+// Builds LoadOptions from loader keys with the "data." prefix already stripped (the CLI and
+// experiment files pass config.Subset("data.")), validated against LoadParamSpecs().
 LoadOptions LoadOptionsFromConfig(const framework::Config& config);
 
 // Loads `path` (a folder or a file) in the given or detected format, then applies filters.
