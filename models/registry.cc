@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "framework/error.h"
+#include "models/classic.h"
 #include "models/recommender.h"
 
 namespace recfuse::models {
@@ -10,6 +11,21 @@ namespace recfuse::models {
 const std::vector<ModelEntry>& ModelRegistry() {
   static const std::vector<ModelEntry> kModels = [] {
     std::vector<ModelEntry> v;
+    v.push_back(
+        {"pop", "classic", "item popularity (training interaction count)", PopParams(), MakePop});
+    v.push_back({"itemknn", "classic",
+                 "item-item cosine neighbourhood with shrinkage (Sarwar et al. 2001)",
+                 ItemKnnParams(), MakeItemKnn});
+    v.push_back({"userknn", "classic", "user-user cosine neighbourhood with shrinkage",
+                 UserKnnParams(), MakeUserKnn});
+    v.push_back({"ease", "classic", "closed-form shallow autoencoder (Steck 2019)", EaseParams(),
+                 MakeEase});
+    v.push_back({"ials", "classic", "implicit ALS with conjugate gradient (Hu et al. 2008)",
+                 IalsParams(), MakeIals});
+    v.push_back(
+        {"bpr", "classic", "BPR-MF by lock-free SGD (Rendle et al. 2009)", BprParams(), MakeBpr});
+    v.push_back({"biasedmf", "classic", "biased matrix factorisation for ratings (Koren 2009)",
+                 BiasedMfParams(), MakeBiasedMf});
     return v;
   }();
   return kModels;
