@@ -43,7 +43,7 @@ int CmdDataGenerate(const std::vector<std::string>& args) {
   std::string out;
   int64_t seed = 0;
   std::vector<std::string> sets;
-  po::options_description desc("usage: recfuse data generate --out DIR [--seed N] [--set key=value ...]");
+  po::options_description desc("options");
   desc.add_options()("help,h", "print this help and every synthetic parameter")(
       "out", po::value<std::string>(&out), "output folder (created; same-named files are replaced)")(
       "seed", po::value<int64_t>(&seed),
@@ -55,7 +55,9 @@ int CmdDataGenerate(const std::vector<std::string>& args) {
   po::notify(vm);
   if (vm.count("help")) {
     std::ostringstream os;
-    os << desc << "\n" << ParameterHelp();
+    os << "usage: recfuse data generate --out DIR [--seed N] [--set key=value ...]\n\n"
+       << "Writes the seeded synthetic multimodal world (RecBole atomic files, images, truth).\n\n"
+       << desc << "\n" << ParameterHelp();
     std::fputs(os.str().c_str(), stdout);
     return 0;
   }
