@@ -45,7 +45,8 @@ int CmdDataGenerate(const std::vector<std::string>& args) {
   std::vector<std::string> sets;
   po::options_description desc("options");
   desc.add_options()("help,h", "print this help and every synthetic parameter")(
-      "out", po::value<std::string>(&out), "output folder (created; same-named files are replaced)")(
+      "out", po::value<std::string>(&out),
+      "output folder (created; same-named files are replaced)")(
       "seed", po::value<int64_t>(&seed),
       "random seed, default 0 (same seed and parameters give byte-identical files)")(
       "set", po::value<std::vector<std::string>>(&sets)->composing(),
@@ -57,7 +58,8 @@ int CmdDataGenerate(const std::vector<std::string>& args) {
     std::ostringstream os;
     os << "usage: recfuse data generate --out DIR [--seed N] [--set key=value ...]\n\n"
        << "Writes the seeded synthetic multimodal world (RecBole atomic files, images, truth).\n\n"
-       << desc << "\n" << ParameterHelp();
+       << desc << "\n"
+       << ParameterHelp();
     std::fputs(os.str().c_str(), stdout);
     return 0;
   }

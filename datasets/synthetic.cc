@@ -73,17 +73,17 @@ constexpr double kReviewSentimentShare = 0.3;
 constexpr double kRatingCentre = 3.0;
 constexpr double kRatingSlope = 0.85;
 
-const char* const kShapeNames[kShapes] = {"circle", "square",  "triangle", "star",
+const char* const kShapeNames[kShapes] = {"circle",  "square",  "triangle", "star",
                                           "diamond", "hexagon", "cross",    "ring"};
 const char* const kAgeGroups[] = {"18-24", "25-34", "35-44", "45-54", "55-64", "65+"};
 constexpr int kNumAgeGroups = 6;
 
 const std::vector<std::string>& FunctionWords() {
   static const std::vector<std::string> k = {
-      "the",  "a",    "an",   "and",  "with", "of",   "for",  "in",    "on",   "this",
-      "that", "its",  "is",   "very", "quite", "really", "more", "most", "some", "from",
-      "by",   "to",   "as",   "it",   "has",  "was",  "be",   "so",    "also", "just",
-      "well", "all",  "one",  "our",  "new",  "what", "when", "where", "which", "there"};
+      "the",  "a",   "an",  "and",  "with",  "of",     "for",  "in",    "on",    "this",
+      "that", "its", "is",  "very", "quite", "really", "more", "most",  "some",  "from",
+      "by",   "to",  "as",  "it",   "has",   "was",    "be",   "so",    "also",  "just",
+      "well", "all", "one", "our",  "new",   "what",   "when", "where", "which", "there"};
   return k;
 }
 
@@ -164,8 +164,13 @@ std::vector<ParamSpec> BuildSpecs() {
         "log-normal sigma of user activity (0 = equal activity)"),
       f("rating_noise", d.rating_noise, 0, 10, "stddev of the rating noise, in rating points"),
       f("image_noise", d.image_noise, 0, 128, "stddev of the per-pixel image noise (0-255 scale)"),
-      ParamSpec{"images", ParamType::kBool, d.images ? "true" : "false",
-                "render item images (false: no image modality, much faster)", 0, 1, {}},
+      ParamSpec{"images",
+                ParamType::kBool,
+                d.images ? "true" : "false",
+                "render item images (false: no image modality, much faster)",
+                0,
+                1,
+                {}},
       i("threads", d.threads, 0, 1024, "worker threads (0 = all cores); never changes output"),
   };
 }
@@ -188,19 +193,19 @@ struct ClusterLook {
 
 struct World {
   int K = 0, d = 0;
-  std::vector<std::vector<float>> centres;        // K x d
-  std::vector<int> successor;                     // K
-  std::vector<std::vector<double>> transition;    // K x K
-  std::vector<ClusterLook> look;                  // K
-  std::vector<double> log_price;                  // K
+  std::vector<std::vector<float>> centres;      // K x d
+  std::vector<int> successor;                   // K
+  std::vector<std::vector<double>> transition;  // K x K
+  std::vector<ClusterLook> look;                // K
+  std::vector<double> log_price;                // K
   std::vector<int> item_cluster;
   std::vector<std::vector<float>> item_factor;
   std::vector<float> item_bias;
   std::vector<uint8_t> item_cold;
-  std::vector<std::vector<int>> cluster_items;    // item rows per cluster, ascending
+  std::vector<std::vector<int>> cluster_items;  // item rows per cluster, ascending
   std::vector<int> user_cluster, user_secondary;
   std::vector<std::vector<float>> user_factor;
-  std::vector<int64_t> user_count;                // interactions per user
+  std::vector<int64_t> user_count;  // interactions per user
   // Vocabularies.
   std::vector<std::vector<std::string>> topic;    // K x kTopicWords
   std::vector<std::array<std::string, 2>> facet;  // d x (low, high)
@@ -369,9 +374,9 @@ void BuildUserWorld(const SyntheticOptions& o, World& w) {
     w.user_cluster[u] = c;
     w.user_secondary[u] = c2;
     for (int j = 0; j < d; ++j)
-      w.user_factor[u][j] = static_cast<float>(o.user_focus * w.centres[c][j] +
-                                               (1 - o.user_focus) * w.centres[c2][j] +
-                                               noise * rng.Normal());
+      w.user_factor[u][j] =
+          static_cast<float>(o.user_focus * w.centres[c][j] +
+                             (1 - o.user_focus) * w.centres[c2][j] + noise * rng.Normal());
   }
   std::vector<double> act(U);
   for (int u = 0; u < U; ++u) act[u] = std::exp(o.activity_skew * rng.Normal());
@@ -381,8 +386,8 @@ void BuildUserWorld(const SyntheticOptions& o, World& w) {
 // Made-up pronounceable words from syllables; unique across all vocabularies and distinct
 // from the English function/sentiment words.
 void BuildVocabulary(const SyntheticOptions& o, World& w) {
-  static const char* const kOnsets[] = {"b",  "d",  "f",  "g",  "k",  "l",  "m",  "n",
-                                        "p",  "r",  "s",  "t",  "v",  "z",  "br", "dr",
+  static const char* const kOnsets[] = {"b",  "d",  "f",  "g",  "k",  "l", "m",  "n",
+                                        "p",  "r",  "s",  "t",  "v",  "z", "br", "dr",
                                         "gr", "kl", "st", "tr", "sh", "ch"};
   static const char* const kVowels[] = {"a", "e", "i", "o", "u", "ai", "ea", "ou"};
   static const char* const kCodas[] = {"", "", "", "n", "r", "l", "s", "m"};
@@ -399,7 +404,8 @@ void BuildVocabulary(const SyntheticOptions& o, World& w) {
       for (int k = 0; k < syllables; ++k) {
         s += kOnsets[rng.UniformInt(std::size(kOnsets))];
         s += kVowels[rng.UniformInt(std::size(kVowels))];
-        if (k + 1 == syllables || rng.Uniform() < 0.3) s += kCodas[rng.UniformInt(std::size(kCodas))];
+        if (k + 1 == syllables || rng.Uniform() < 0.3)
+          s += kCodas[rng.UniformInt(std::size(kCodas))];
       }
       if (s.size() >= 4 && used.insert(s).second) return s;
     }
@@ -563,7 +569,8 @@ void SampleUser(const World& w, const SyntheticOptions& o, int u, std::vector<do
   while (done < total) {
     int64_t len = 1;
     if (p_end < 1) {
-      len += static_cast<int64_t>(std::floor(std::log(1.0 - rng.Uniform()) / std::log(1.0 - p_end)));
+      len +=
+          static_cast<int64_t>(std::floor(std::log(1.0 - rng.Uniform()) / std::log(1.0 - p_end)));
     }
     len = std::min(len, total - done);
     if (done > 0) t += kSessionGapMin + ExpSeconds(rng, kSessionGapMean);
@@ -581,7 +588,8 @@ void SampleUser(const World& w, const SyntheticOptions& o, int u, std::vector<do
           k = static_cast<int>(DrawIndex(row.data(), nullptr, K, 1.0, u_cluster));
           if (k >= K || cluster_total[k] <= 0) k = -1;
         }
-        if (k < 0) k = static_cast<int>(DrawIndex(cluster_total.data(), nullptr, K, sum_all, u_cluster));
+        if (k < 0)
+          k = static_cast<int>(DrawIndex(cluster_total.data(), nullptr, K, sum_all, u_cluster));
         const auto& members = w.cluster_items[k];
         const size_t pos =
             DrawIndex(weight.data(), members.data(), members.size(), cluster_total[k], u_item);
@@ -605,7 +613,8 @@ void SampleUser(const World& w, const SyntheticOptions& o, int u, std::vector<do
       weight[item] = 0;
       refresh(w.item_cluster[item]);
       const double z = sd > 1e-12 ? (dots[item] - mean) / sd : 0.0;
-      const double r = std::floor(kRatingCentre + kRatingSlope * z + o.rating_noise * rng.Normal() + 0.5);
+      const double r =
+          std::floor(kRatingCentre + kRatingSlope * z + o.rating_noise * rng.Normal() + 0.5);
       out->item.push_back(item);
       out->rating.push_back(static_cast<int>(std::clamp(r, 1.0, 5.0)));
       out->timestamp.push_back(t);
@@ -651,8 +660,8 @@ ItemFacts MakeFacts(const World& w, const SyntheticOptions& o, int item) {
   int own = -1;
   if (mates.size() > 1) {
     // A uniform mate other than the item itself (mates is ascending).
-    const size_t self = static_cast<size_t>(
-        std::lower_bound(mates.begin(), mates.end(), item) - mates.begin());
+    const size_t self =
+        static_cast<size_t>(std::lower_bound(mates.begin(), mates.end(), item) - mates.begin());
     size_t k = rng.UniformInt(mates.size() - 1);
     if (k >= self) ++k;
     own = mates[k];
@@ -677,22 +686,36 @@ cv::Scalar HsvToBgr(double hue, double sat, double val) {
   const double x = c * (1 - std::fabs(std::fmod(hp, 2.0) - 1));
   double r = 0, g = 0, b = 0;
   switch (static_cast<int>(hp)) {
-    case 0: r = c, g = x; break;
-    case 1: r = x, g = c; break;
-    case 2: g = c, b = x; break;
-    case 3: g = x, b = c; break;
-    case 4: r = x, b = c; break;
-    default: r = c, b = x; break;
+    case 0:
+      r = c, g = x;
+      break;
+    case 1:
+      r = x, g = c;
+      break;
+    case 2:
+      g = c, b = x;
+      break;
+    case 3:
+      g = x, b = c;
+      break;
+    case 4:
+      r = x, b = c;
+      break;
+    default:
+      r = c, b = x;
+      break;
   }
   const double m = val - c;
-  return cv::Scalar(std::round(255 * (b + m)), std::round(255 * (g + m)), std::round(255 * (r + m)));
+  return cv::Scalar(std::round(255 * (b + m)), std::round(255 * (g + m)),
+                    std::round(255 * (r + m)));
 }
 
 constexpr int kShift = 4;  // sub-pixel bits for OpenCV drawing
 constexpr double kSub = 1 << kShift;
 
 cv::Point SubPixel(double x, double y) {
-  return cv::Point(static_cast<int>(std::lround(x * kSub)), static_cast<int>(std::lround(y * kSub)));
+  return cv::Point(static_cast<int>(std::lround(x * kSub)),
+                   static_cast<int>(std::lround(y * kSub)));
 }
 
 std::vector<cv::Point> Polygon(double cx, double cy, const std::vector<double>& radii,
@@ -722,8 +745,7 @@ std::string RenderImagePng(const World& w, const SyntheticOptions& o, int item) 
   const bool shape_follow = rng.Uniform() < s;
   const int shape_random = static_cast<int>(rng.UniformInt(kShapes));
   const int shape = shape_follow ? look.shape : shape_random;
-  const double angle =
-      attr(look.stripe_angle + 10 * std::tanh(Deviation(w, o, item, 2)), 0, 180);
+  const double angle = attr(look.stripe_angle + 10 * std::tanh(Deviation(w, o, item, 2)), 0, 180);
   const double period = attr(0.12 + 0.05 * std::tanh(Deviation(w, o, item, 3)), 0.07, 0.17);
   const double scale = attr(0.30 + 0.08 * std::tanh(Deviation(w, o, item, 4)), 0.22, 0.38);
   const double rotation = attr(30 * std::tanh(Deviation(w, o, item, 5)), -30, 30);
@@ -739,23 +761,33 @@ std::string RenderImagePng(const World& w, const SyntheticOptions& o, int item) 
   const int thick = std::max(1, static_cast<int>(std::lround(step / 3)));
   for (double off = -N; off <= N; off += step) {
     const double px = cx + nx * off, py = cy + ny * off;
-    cv::line(img, SubPixel(px - ny * 2 * N, py + nx * 2 * N), SubPixel(px + ny * 2 * N, py - nx * 2 * N),
-             stripe, thick, cv::LINE_8, kShift);
+    cv::line(img, SubPixel(px - ny * 2 * N, py + nx * 2 * N),
+             SubPixel(px + ny * 2 * N, py - nx * 2 * N), stripe, thick, cv::LINE_8, kShift);
   }
   const double R = scale * N;
   std::vector<double> radii;
   switch (shape) {
-    case 0: cv::circle(img, SubPixel(cx, cy), static_cast<int>(std::lround(R * kSub)), fg, cv::FILLED, cv::LINE_AA, kShift); break;
-    case 1: radii.assign(4, R); break;
-    case 2: radii.assign(3, R); break;
+    case 0:
+      cv::circle(img, SubPixel(cx, cy), static_cast<int>(std::lround(R * kSub)), fg, cv::FILLED,
+                 cv::LINE_AA, kShift);
+      break;
+    case 1:
+      radii.assign(4, R);
+      break;
+    case 2:
+      radii.assign(3, R);
+      break;
     case 3:
       for (int k = 0; k < 10; ++k) radii.push_back(k % 2 ? 0.45 * R : R);
       break;
     case 4:
       for (int k = 0; k < 4; ++k) radii.push_back(k % 2 ? 0.55 * R : R);
       break;
-    case 5: radii.assign(6, R); break;
-    case 6: break;
+    case 5:
+      radii.assign(6, R);
+      break;
+    case 6:
+      break;
     case 7:
       cv::circle(img, SubPixel(cx, cy), static_cast<int>(std::lround(0.8 * R * kSub)), fg,
                  std::max(1, static_cast<int>(std::lround(0.35 * R))), cv::LINE_AA, kShift);
@@ -772,11 +804,11 @@ std::string RenderImagePng(const World& w, const SyntheticOptions& o, int item) 
     for (int bar = 0; bar < 2; ++bar) {
       const double b = a + bar * M_PI / 2;
       const double ux = std::cos(b), uy = std::sin(b), vx = -uy, vy = ux;
-      std::vector<std::vector<cv::Point>> poly = {{
-          SubPixel(cx + ux * R + vx * hw, cy + uy * R + vy * hw),
-          SubPixel(cx + ux * R - vx * hw, cy + uy * R - vy * hw),
-          SubPixel(cx - ux * R - vx * hw, cy - uy * R - vy * hw),
-          SubPixel(cx - ux * R + vx * hw, cy - uy * R + vy * hw)}};
+      std::vector<std::vector<cv::Point>> poly = {
+          {SubPixel(cx + ux * R + vx * hw, cy + uy * R + vy * hw),
+           SubPixel(cx + ux * R - vx * hw, cy + uy * R - vy * hw),
+           SubPixel(cx - ux * R - vx * hw, cy - uy * R - vy * hw),
+           SubPixel(cx - ux * R + vx * hw, cy - uy * R + vy * hw)}};
       cv::fillPoly(img, poly, fg, cv::LINE_AA, kShift);
     }
   }
@@ -808,18 +840,22 @@ nlohmann::json MetaJson(const SyntheticOptions& o, const World& w, const Synthet
     if (k != "threads") params[k] = v;
   j["params"] = params;
   j["formulas"] = {
-      {"oracle", "s(u,i) = <u_u, v_i> + b_i  (factors f0.. of truth_users.tsv / truth_items.tsv, "
-                 "b_i = bias of truth_items.tsv, sum in double over float factors)"},
+      {"oracle",
+       "s(u,i) = <u_u, v_i> + b_i  (factors f0.. of truth_users.tsv / truth_items.tsv, "
+       "b_i = bias of truth_items.tsv, sum in double over float factors)"},
       {"bias", "b_i = -popularity_skew * ln(rank_i), rank_i a random permutation of 1..items"},
       {"item_factor", "v_i = mu_{c_i} + item_noise * N(0, I) / sqrt(factor_dim)"},
-      {"user_factor", "u_u = user_focus * mu_{c_u} + (1 - user_focus) * mu_{c'_u} + "
-                      "user_noise * N(0, I) / sqrt(factor_dim)"},
-      {"sampling", "w_i = exp((s(u,i) - max_j s(u,j)) / temperature) * (cold_i ? "
-                   "cold_item_popularity : 1), without replacement; within a session, next "
-                   "item from cluster c' ~ transition[c_prev] with probability "
-                   "markov_strength, else from w"},
-      {"rating", "clamp(round(3 + 0.85 z + rating_noise * N(0,1)), 1, 5), z = <u_u,v_i> "
-                 "standardised over all items for user u"},
+      {"user_factor",
+       "u_u = user_focus * mu_{c_u} + (1 - user_focus) * mu_{c'_u} + "
+       "user_noise * N(0, I) / sqrt(factor_dim)"},
+      {"sampling",
+       "w_i = exp((s(u,i) - max_j s(u,j)) / temperature) * (cold_i ? "
+       "cold_item_popularity : 1), without replacement; within a session, next "
+       "item from cluster c' ~ transition[c_prev] with probability "
+       "markov_strength, else from w"},
+      {"rating",
+       "clamp(round(3 + 0.85 z + rating_noise * N(0,1)), 1, 5), z = <u_u,v_i> "
+       "standardised over all items for user u"},
       {"transition", "T[c, successor(c)] = 0.7 + 0.2/K, T[c, c] = 0.1 + 0.2/K, 0.2/K elsewhere"},
       {"cold", "round(cold_item_fraction * items) random items; is_cold in truth_items.tsv"}};
   j["transition"] = w.transition;
@@ -828,7 +864,9 @@ nlohmann::json MetaJson(const SyntheticOptions& o, const World& w, const Synthet
   j["cluster_log_price"] = w.log_price;
   nlohmann::json looks = nlohmann::json::array();
   for (const auto& l : w.look)
-    looks.push_back({{"bg_hue", l.bg_hue}, {"fg_hue", l.fg_hue}, {"stripe_angle", l.stripe_angle},
+    looks.push_back({{"bg_hue", l.bg_hue},
+                     {"fg_hue", l.fg_hue},
+                     {"stripe_angle", l.stripe_angle},
                      {"shape", kShapeNames[l.shape]}});
   j["cluster_image_look"] = looks;
   j["topic_words"] = w.topic;
@@ -837,9 +875,12 @@ nlohmann::json MetaJson(const SyntheticOptions& o, const World& w, const Synthet
   j["facet_words_low_high"] = facets;
   j["function_words"] = FunctionWords();
   j["sentiment_words_by_rating"] = SentimentWords();
-  j["counts"] = {{"users", s.users},           {"items", s.items},
-                 {"interactions", s.interactions}, {"reviews", s.reviews},
-                 {"kg_triples", s.kg_triples},   {"images", s.images},
+  j["counts"] = {{"users", s.users},
+                 {"items", s.items},
+                 {"interactions", s.interactions},
+                 {"reviews", s.reviews},
+                 {"kg_triples", s.kg_triples},
+                 {"images", s.images},
                  {"cold_items", NumColdItems(o)}};
   return j;
 }
@@ -871,7 +912,8 @@ float ParseFloatField(std::string_view s, const std::string& file, int64_t line,
   float v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (s.empty() || ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v))
-    throw DataError(file, line, std::string(what) + " '" + std::string(s) + "' is not a finite number");
+    throw DataError(file, line,
+                    std::string(what) + " '" + std::string(s) + "' is not a finite number");
   return v;
 }
 
@@ -886,20 +928,24 @@ void ReadTable(const std::string& path, const std::vector<std::string>& leading,
   const auto header = Fields(line);
   const size_t cols = leading.size() + static_cast<size_t>(factor_cols);
   if (header.size() != cols)
-    throw DataError(path, 1, "header has " + std::to_string(header.size()) + " columns, expected " +
-                                 std::to_string(cols));
+    throw DataError(path, 1,
+                    "header has " + std::to_string(header.size()) + " columns, expected " +
+                        std::to_string(cols));
   for (size_t c = 0; c < cols; ++c) {
-    const std::string want = c < leading.size() ? leading[c] : "f" + std::to_string(c - leading.size());
+    const std::string want =
+        c < leading.size() ? leading[c] : "f" + std::to_string(c - leading.size());
     if (header[c] != want)
-      throw DataError(path, 1, "column " + std::to_string(c + 1) + " is '" + std::string(header[c]) +
-                                   "', expected '" + want + "'");
+      throw DataError(path, 1,
+                      "column " + std::to_string(c + 1) + " is '" + std::string(header[c]) +
+                          "', expected '" + want + "'");
   }
   while (cursor.Next(&line)) {
     if (line.empty()) continue;
     const auto f = Fields(line);
     if (f.size() != cols)
-      throw DataError(path, cursor.line_number(),
-                      "has " + std::to_string(f.size()) + " fields, expected " + std::to_string(cols));
+      throw DataError(
+          path, cursor.line_number(),
+          "has " + std::to_string(f.size()) + " fields, expected " + std::to_string(cols));
     row(f, cursor.line_number());
   }
 }
@@ -952,8 +998,8 @@ void CheckSyntheticOptions(const SyntheticOptions& o) {
   SyntheticOptionsToConfig(o).Validate(SyntheticParamSpecs(), "data generate");
   const int64_t warm = o.items - NumColdItems(o);
   if (warm < 2)
-    throw ConfigError("cold_item_fraction=" + FormatDouble(o.cold_item_fraction) + " with items=" +
-                      std::to_string(o.items) + " leaves " + std::to_string(warm) +
+    throw ConfigError("cold_item_fraction=" + FormatDouble(o.cold_item_fraction) +
+                      " with items=" + std::to_string(o.items) + " leaves " + std::to_string(warm) +
                       " warm items; data generate needs at least 2");
   if (o.interactions < o.users)
     throw ConfigError("interactions=" + std::to_string(o.interactions) + " is below users=" +
@@ -1022,7 +1068,8 @@ SyntheticSummary GenerateSynthetic(const std::string& out_dir, const SyntheticOp
   framework::ParallelRanges(0, o.images ? n : 0, threads, [&](int64_t lo, int64_t hi, int) {
     for (int64_t i = lo; i < hi; ++i) {
       const std::string png = RenderImagePng(w, o, static_cast<int>(i));
-      framework::WriteFileAtomic(out_dir + "/images/" + item_token(static_cast<int>(i)) + ".png", png);
+      framework::WriteFileAtomic(out_dir + "/images/" + item_token(static_cast<int>(i)) + ".png",
+                                 png);
     }
   });
 
@@ -1138,7 +1185,8 @@ SyntheticSummary GenerateSynthetic(const std::string& out_dir, const SyntheticOp
     for (int i = 0; i < n; ++i)
       ent += "e_" + item_token(i) + "\titem\t" + std::to_string(w.item_cluster[i]) + "\n";
     for (int b = 0; b < K * kBrandsPerCluster; ++b)
-      ent += "e_brand_" + std::to_string(b) + "\tbrand\t" + std::to_string(b / kBrandsPerCluster) + "\n";
+      ent += "e_brand_" + std::to_string(b) + "\tbrand\t" + std::to_string(b / kBrandsPerCluster) +
+             "\n";
     for (int c = 0; c < K * kCategoriesPerCluster; ++c)
       ent += "e_cat_" + std::to_string(c) + "\tcategory\t" +
              std::to_string(c / kCategoriesPerCluster) + "\n";
@@ -1199,15 +1247,18 @@ SyntheticTruth ReadSyntheticTruth(const std::string& dir) {
   const int K = t.clusters, d = t.factor_dim;
   if (static_cast<int>(t.transition.size()) != K || static_cast<int>(t.successor.size()) != K ||
       static_cast<int>(t.topic_words.size()) != K)
-    throw DataError(meta_path, 0, "transition/successor/topic_words do not have clusters=" +
-                                      std::to_string(K) + " entries");
+    throw DataError(
+        meta_path, 0,
+        "transition/successor/topic_words do not have clusters=" + std::to_string(K) + " entries");
   for (const auto& row : t.transition)
     if (static_cast<int>(row.size()) != K)
-      throw DataError(meta_path, 0, "transition is not " + std::to_string(K) + "x" + std::to_string(K));
+      throw DataError(meta_path, 0,
+                      "transition is not " + std::to_string(K) + "x" + std::to_string(K));
 
   auto cluster_of = [K](int c, const std::string& file, int64_t line) {
     if (c < 0 || c >= K)
-      throw DataError(file, line, "cluster " + std::to_string(c) + " outside [0, " + std::to_string(K) + ")");
+      throw DataError(file, line,
+                      "cluster " + std::to_string(c) + " outside [0, " + std::to_string(K) + ")");
     return c;
   };
   const std::string items_path = dir + "/truth_items.tsv";
@@ -1217,11 +1268,13 @@ SyntheticTruth ReadSyntheticTruth(const std::string& dir) {
               t.item_cluster.push_back(
                   cluster_of(ParseIntField(f[1], items_path, line, "cluster"), items_path, line));
               const int cold = ParseIntField(f[2], items_path, line, "is_cold");
-              if (cold != 0 && cold != 1) throw DataError(items_path, line, "is_cold must be 0 or 1");
+              if (cold != 0 && cold != 1)
+                throw DataError(items_path, line, "is_cold must be 0 or 1");
               t.item_cold.push_back(static_cast<uint8_t>(cold));
               t.item_bias.push_back(ParseFloatField(f[3], items_path, line, "bias"));
               std::vector<float> v(d);
-              for (int j = 0; j < d; ++j) v[j] = ParseFloatField(f[4 + j], items_path, line, "factor");
+              for (int j = 0; j < d; ++j)
+                v[j] = ParseFloatField(f[4 + j], items_path, line, "factor");
               t.item_factor.push_back(std::move(v));
             });
   const std::string users_path = dir + "/truth_users.tsv";
@@ -1233,7 +1286,8 @@ SyntheticTruth ReadSyntheticTruth(const std::string& dir) {
               t.user_secondary_cluster.push_back(cluster_of(
                   ParseIntField(f[2], users_path, line, "secondary_cluster"), users_path, line));
               std::vector<float> v(d);
-              for (int j = 0; j < d; ++j) v[j] = ParseFloatField(f[3 + j], users_path, line, "factor");
+              for (int j = 0; j < d; ++j)
+                v[j] = ParseFloatField(f[3 + j], users_path, line, "factor");
               t.user_factor.push_back(std::move(v));
             });
   const std::string ent_path = dir + "/truth_entities.tsv";
@@ -1245,11 +1299,13 @@ SyntheticTruth ReadSyntheticTruth(const std::string& dir) {
                   cluster_of(ParseIntField(f[2], ent_path, line, "cluster"), ent_path, line));
             });
   if (static_cast<int64_t>(t.item_tokens.size()) != t.options.items)
-    throw DataError(items_path, 0, "has " + std::to_string(t.item_tokens.size()) +
-                                       " items, truth_meta.json says " + std::to_string(t.options.items));
+    throw DataError(items_path, 0,
+                    "has " + std::to_string(t.item_tokens.size()) +
+                        " items, truth_meta.json says " + std::to_string(t.options.items));
   if (static_cast<int64_t>(t.user_tokens.size()) != t.options.users)
-    throw DataError(users_path, 0, "has " + std::to_string(t.user_tokens.size()) +
-                                       " users, truth_meta.json says " + std::to_string(t.options.users));
+    throw DataError(users_path, 0,
+                    "has " + std::to_string(t.user_tokens.size()) +
+                        " users, truth_meta.json says " + std::to_string(t.options.users));
   return t;
 }
 

@@ -118,7 +118,7 @@ struct SyntheticOptions {
   double rating_noise = 0.75;
   double image_noise = 6.0;
   bool images = true;  // false: no images/ folder (no image modality; other files unchanged)
-  int threads = 0;  // 0 = all cores; never changes the output
+  int threads = 0;     // 0 = all cores; never changes the output
 };
 
 // Name, type, default, range and description of every option above: the one place for
@@ -155,14 +155,14 @@ struct SyntheticTruth {
   std::vector<std::string> item_tokens, user_tokens;
   std::vector<int> item_cluster, user_cluster, user_secondary_cluster;
   std::vector<uint8_t> item_cold;
-  std::vector<float> item_bias;                   // b_i
-  std::vector<std::vector<float>> item_factor;    // items x factor_dim
-  std::vector<std::vector<float>> user_factor;    // users x factor_dim
-  std::vector<std::vector<double>> transition;    // K x K, rows sum to 1
-  std::vector<int> successor;                     // sigma(c)
-  std::vector<std::vector<std::string>> topic_words;  // K topic vocabularies
+  std::vector<float> item_bias;                         // b_i
+  std::vector<std::vector<float>> item_factor;          // items x factor_dim
+  std::vector<std::vector<float>> user_factor;          // users x factor_dim
+  std::vector<std::vector<double>> transition;          // K x K, rows sum to 1
+  std::vector<int> successor;                           // sigma(c)
+  std::vector<std::vector<std::string>> topic_words;    // K topic vocabularies
   std::vector<std::string> entity_tokens, entity_kind;  // kind: item|brand|category|creator
-  std::vector<int> entity_cluster;                // the cluster an entity belongs to
+  std::vector<int> entity_cluster;                      // the cluster an entity belongs to
 };
 
 // Reads truth_items.tsv, truth_users.tsv, truth_entities.tsv and truth_meta.json from dir.

@@ -106,7 +106,8 @@ TEST(Synthetic, WritesEveryFileWithItsHeaderAndCounts) {
                                                "price:float"}));
   EXPECT_EQ(item.size(), 81u);
   const Table user = ReadTable(dir + "/synthetic.user");
-  EXPECT_EQ(user[0], (std::vector<std::string>{"user_id:token", "age_group:token", "segment:token"}));
+  EXPECT_EQ(user[0],
+            (std::vector<std::string>{"user_id:token", "age_group:token", "segment:token"}));
   EXPECT_EQ(user.size(), 101u);
   const Table text = ReadTable(dir + "/synthetic.text");
   EXPECT_EQ(text[0], (std::vector<std::string>{"item_id:token", "description:text"}));
@@ -117,13 +118,14 @@ TEST(Synthetic, WritesEveryFileWithItsHeaderAndCounts) {
     EXPECT_LE(n, 60u);
   }
   const Table review = ReadTable(dir + "/synthetic.review");
-  EXPECT_EQ(review[0], (std::vector<std::string>{"user_id:token", "item_id:token", "timestamp:float",
-                                                 "review:text"}));
+  EXPECT_EQ(review[0], (std::vector<std::string>{"user_id:token", "item_id:token",
+                                                 "timestamp:float", "review:text"}));
   EXPECT_EQ(static_cast<int64_t>(review.size()) - 1, s.reviews);
   // review_fraction = 0.3 of 3000 interactions: binomial sd ~ 25.
   EXPECT_NEAR(static_cast<double>(s.reviews), 900.0, 120.0);
   const Table kg = ReadTable(dir + "/synthetic.kg");
-  EXPECT_EQ(kg[0], (std::vector<std::string>{"head_id:token", "relation_id:token", "tail_id:token"}));
+  EXPECT_EQ(kg[0],
+            (std::vector<std::string>{"head_id:token", "relation_id:token", "tail_id:token"}));
   EXPECT_EQ(kg.size(), 4u * 80 + 1);
   const Table link = ReadTable(dir + "/synthetic.link");
   EXPECT_EQ(link[0], (std::vector<std::string>{"item_id:token", "entity_id:token"}));
@@ -144,7 +146,8 @@ TEST(Synthetic, WritesEveryFileWithItsHeaderAndCounts) {
   EXPECT_TRUE(framework::FileExists(dir + "/truth_meta.json"));
   // Every review belongs to an interaction, at its time.
   std::set<std::string> keys;
-  for (size_t r = 1; r < inter.size(); ++r) keys.insert(inter[r][0] + " " + inter[r][1] + " " + inter[r][3]);
+  for (size_t r = 1; r < inter.size(); ++r)
+    keys.insert(inter[r][0] + " " + inter[r][1] + " " + inter[r][3]);
   for (size_t r = 1; r < review.size(); ++r)
     EXPECT_TRUE(keys.count(review[r][0] + " " + review[r][1] + " " + review[r][2])) << r;
 }
@@ -295,7 +298,8 @@ double ImageClusterAccuracy(const std::string& dir) {
     for (int c = 0; c < K; ++c) {
       if (count[c] == 0) continue;
       double d = 0;
-      for (int j = 0; j < 6; ++j) d += (feat[i][j] - centroid[c][j]) * (feat[i][j] - centroid[c][j]);
+      for (int j = 0; j < 6; ++j)
+        d += (feat[i][j] - centroid[c][j]) * (feat[i][j] - centroid[c][j]);
       if (d < best_d) best_d = d, best = c;
     }
     correct += best == truth.item_cluster[i];
@@ -490,7 +494,8 @@ TEST(Synthetic, InvalidOptionsAreConfigErrors) {
     SyntheticOptionsFromConfig(u);
     FAIL() << "expected ConfigError";
   } catch (const framework::ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("unknown key 'signal_txt'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("unknown key 'signal_txt'"), std::string::npos)
+        << e.what();
     EXPECT_NE(std::string(e.what()).find("signal_text"), std::string::npos) << e.what();
   }
   SyntheticOptions o = Small();
@@ -578,11 +583,12 @@ TEST(Synthetic, LoadsThroughTheAtomicLoaderWithEveryModality) {
 TEST(Synthetic, DISABLED_DefaultWorldGenerationTime) {
   const std::string dir = testing::TempDir("synth_default");
   const SyntheticSummary s = GenerateSynthetic(dir, SyntheticOptions());
-  std::printf("default world: %lld users, %lld items, %lld interactions, %lld reviews, "
-              "%lld kg triples, %lld images in %.2f s\n",
-              static_cast<long long>(s.users), static_cast<long long>(s.items),
-              static_cast<long long>(s.interactions), static_cast<long long>(s.reviews),
-              static_cast<long long>(s.kg_triples), static_cast<long long>(s.images), s.seconds);
+  std::printf(
+      "default world: %lld users, %lld items, %lld interactions, %lld reviews, "
+      "%lld kg triples, %lld images in %.2f s\n",
+      static_cast<long long>(s.users), static_cast<long long>(s.items),
+      static_cast<long long>(s.interactions), static_cast<long long>(s.reviews),
+      static_cast<long long>(s.kg_triples), static_cast<long long>(s.images), s.seconds);
   EXPECT_EQ(s.interactions, 100000);
   std::filesystem::remove_all(dir);
 }
