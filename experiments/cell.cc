@@ -8,6 +8,7 @@
 #include "framework/hash.h"
 #include "framework/io.h"
 #include "framework/log.h"
+#include "framework/rng.h"
 #include "framework/sysinfo.h"
 
 namespace recfuse::experiments {
