@@ -90,10 +90,17 @@ double UserMetricAt(std::string_view name, std::span<const uint8_t> hits, int k,
 // such users out of the mean and says so in EvalResult::notes). RecBole's "AUC" is a
 // global AUC over all users' pairs in the sampled setting and its "GAUC" weights users by
 // |P|; ours is the unweighted mean over users of the full-ranking per-user AUC.
-// Exact integer pair counts: O((|P|+|N|)·|P|) for small P, O(|N| log |N|) otherwise.
-// `scratch` is reused to avoid allocation (may be null).
+// Exact integer pair counts: O(|P|·|N|) branch-free (vectorised) when the smaller side has
+// <= 32 scores, else O((|P| + |N|) log min(|P|, |N|)). `scratch` is reused to avoid
+// allocation (may be null).
 double Auc(std::span<const float> positive_scores, std::span<const float> negative_scores,
            std::vector<float>* scratch = nullptr);
+
+// The same AUC for one user's full score row over the catalogue, where NaN marks a masked
+// item: P = the unmasked items of `positives` (sorted ids), N = all other unmasked items.
+// Computed in place without gathering N (masked NaNs fail every comparison).
+double AucOfRow(std::span<const float> row, std::span<const Index> positives,
+                std::vector<float>* scratch = nullptr);
 
 // ---- Beyond-accuracy inputs: item popularity in the training matrix.
 struct ItemStats {

@@ -77,15 +77,19 @@ int64_t CountMaskedPairs(const UserItems& test, const UserItems& exclude,
 
 namespace {
 
-// Strict total order: higher score first, then lower item id.
-inline bool Better(const ScoredItem& a, const ScoredItem& b) {
-  return a.score > b.score || (a.score == b.score && a.item < b.item);
-}
+// Strict total order: higher score first, then lower item id. A function object (not a
+// function pointer) so that the heap and sort algorithms inline it.
+struct BetterFn {
+  bool operator()(const ScoredItem& a, const ScoredItem& b) const {
+    return a.score > b.score || (a.score == b.score && a.item < b.item);
+  }
+};
+constexpr BetterFn Better{};
 
-void Emit(std::vector<ScoredItem>& heap, std::vector<Index>* out) {
-  std::sort(heap.begin(), heap.end(), Better);
-  out->resize(heap.size());
-  for (size_t r = 0; r < heap.size(); ++r) (*out)[r] = heap[r].item;
+void Emit(std::vector<ScoredItem>& best, std::vector<Index>* out) {
+  std::sort(best.begin(), best.end(), Better);
+  out->resize(best.size());
+  for (size_t r = 0; r < best.size(); ++r) (*out)[r] = best[r].item;
 }
 
 }  // namespace
@@ -93,42 +97,50 @@ void Emit(std::vector<ScoredItem>& heap, std::vector<Index>* out) {
 void SelectTopK(std::span<const float> scores, int k, std::vector<Index>* out,
                 SelectScratch* scratch) {
   RF_CHECK(k > 0, "K must be > 0");
-  auto& heap = scratch->heap;
-  heap.clear();
+  auto& buf = scratch->buffer;
+  buf.clear();
   const size_t n = scores.size();
   const size_t want = static_cast<size_t>(k);
   size_t i = 0;
-  for (; i < n && heap.size() < want; ++i)
-    if (!std::isnan(scores[i])) heap.push_back({scores[i], static_cast<Index>(i)});
-  // With Better as the heap's "less", the front is the worst item kept.
-  std::make_heap(heap.begin(), heap.end(), Better);
-  if (heap.size() == want) {
-    float threshold = heap.front().score;
+  for (; i < n && buf.size() < want; ++i)
+    if (!std::isnan(scores[i])) buf.push_back({scores[i], static_cast<Index>(i)});
+  if (buf.size() == want && i < n) {
+    // Threshold buffer: anything not strictly above the K-th best so far cannot enter the
+    // top K (items arrive in ascending id order, so an equal score loses the tie; NaN, i.e.
+    // masked, fails the comparison). Survivors are appended and the buffer is cut back to
+    // the K best whenever it fills: amortised O(1) per survivor, one compare per item.
+    const size_t cap = 2 * want + 32;
+    buf.reserve(cap);
+    float threshold = std::max_element(buf.begin(), buf.end(), Better)->score;
     for (; i < n; ++i) {
       const float v = scores[i];
-      // Items arrive in ascending id order, so an equal score loses the tie to the kept
-      // item; NaN (masked) fails the comparison.
       if (v > threshold) {
-        std::pop_heap(heap.begin(), heap.end(), Better);
-        heap.back() = {v, static_cast<Index>(i)};
-        std::push_heap(heap.begin(), heap.end(), Better);
-        threshold = heap.front().score;
+        buf.push_back({v, static_cast<Index>(i)});
+        if (buf.size() == cap) {
+          std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end(), Better);
+          buf.resize(want);
+          threshold = buf.back().score;
+        }
       }
     }
   }
-  Emit(heap, out);
+  if (buf.size() > want) {
+    std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end(), Better);
+    buf.resize(want);
+  }
+  Emit(buf, out);
 }
 
 void SelectTopKCandidates(std::span<const ScoredItem> candidates, int k, std::vector<Index>* out,
                           SelectScratch* scratch) {
   RF_CHECK(k > 0, "K must be > 0");
-  auto& heap = scratch->heap;
-  heap.assign(candidates.begin(), candidates.end());
-  if (heap.size() > static_cast<size_t>(k)) {
-    std::nth_element(heap.begin(), heap.begin() + k, heap.end(), Better);
-    heap.resize(static_cast<size_t>(k));
+  auto& best = scratch->buffer;
+  best.assign(candidates.begin(), candidates.end());
+  if (best.size() > static_cast<size_t>(k)) {
+    std::nth_element(best.begin(), best.begin() + (k - 1), best.end(), Better);
+    best.resize(static_cast<size_t>(k));
   }
-  Emit(heap, out);
+  Emit(best, out);
 }
 
 namespace {
@@ -148,6 +160,19 @@ struct Worker {
   std::vector<Index> pool;
 };
 
+// Eight independent lanes with a fixed inner trip count: a loop shape compilers vectorise
+// at -O2 (Eigen's hasNaN() compiles to a scalar loop here).
+bool HasNaN(const float* x, size_t n) {
+  int32_t lanes[8] = {0};
+  size_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; ++l) lanes[l] |= x[j + l] != x[j + l];
+  int32_t any = 0;
+  for (int l = 0; l < 8; ++l) any |= lanes[l];
+  for (; j < n; ++j) any |= x[j] != x[j];
+  return any != 0;
+}
+
 void MaskRow(float* row, Index u, const TopKInput& in) {
   if (in.train && u < in.train->outerSize())
     for (models::SpMat::InnerIterator it(*in.train, u); it; ++it) row[it.col()] = kMasked;
@@ -161,17 +186,7 @@ void RankFull(const float* row, Index u, const TopKInput& in, const TopKOptions&
   const std::span<const float> scores(row, static_cast<size_t>(in.num_items));
   SelectTopK(scores, opt.k, list, &w.select);
   if (!opt.compute_auc) return;
-  const auto pos = in.positives->Row(u);
-  w.pos.clear();
-  w.neg.clear();
-  size_t p = 0;
-  for (Index i = 0; i < in.num_items; ++i) {
-    const bool is_pos = p < pos.size() && pos[p] == i;
-    if (is_pos) ++p;
-    if (std::isnan(row[i])) continue;
-    (is_pos ? w.pos : w.neg).push_back(row[i]);
-  }
-  *auc = Auc(w.pos, w.neg, &w.auc_sorted);
+  *auc = AucOfRow(scores, in.positives->Row(u), &w.auc_sorted);
 }
 
 // Sampled protocol: candidates = unmasked positives + sampled unmasked negatives.
@@ -300,20 +315,22 @@ TopKOutput RankUsers(const TopKInput& in, const TopKOptions& opt) {
       auto ub = w.user_block.topRows(n);
       for (int64_t r = 0; r < n; ++r) ub.row(r) = f.user->row(block_users[r]);
       block.noalias() = ub * f.item->transpose();
-      if (f.item_bias) block.rowwise() += f.item_bias->transpose();
+      if (f.item_bias) {
+        // Row by row over contiguous memory: Eigen's rowwise() broadcast on a block of a
+        // row-major matrix stays scalar.
+        for (int64_t r = 0; r < n; ++r)
+          Eigen::Map<Eigen::VectorXf>(block.row(r).data(), in.num_items) += *f.item_bias;
+      }
     } else {
       in.model->ScoreBlock(block_users, block);
-    }
-    if (block.hasNaN()) {
-      for (int64_t r = 0; r < n; ++r)
-        if (block.row(r).hasNaN())
-          throw framework::Error(
-              "model returned a NaN score for user " + std::to_string(block_users[r]) +
-              (in.user_tokens ? " ('" + in.user_tokens->Token(block_users[r]) + "')" : ""));
     }
     for (int64_t r = 0; r < n; ++r) {
       const Index u = block_users[r];
       float* row = block.row(r).data();
+      if (HasNaN(row, static_cast<size_t>(in.num_items)))
+        throw framework::Error(
+            "model returned a NaN score for user " + std::to_string(u) +
+            (in.user_tokens ? " ('" + in.user_tokens->Token(u) + "')" : ""));
       MaskRow(row, u, in);
       const size_t idx = static_cast<size_t>(lo + r);
       double* auc = opt.compute_auc ? &out.auc[idx] : nullptr;

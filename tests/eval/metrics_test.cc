@@ -85,17 +85,42 @@ TEST(Metrics, AucCountsTiesAsHalf) {
   EXPECT_TRUE(std::isnan(Auc(pos, {})));
 }
 
-TEST(Metrics, AucSortedPathEqualsPairCounting) {
-  // More than 16 positives takes the sorting path; integer scores force many ties.
+TEST(Metrics, AucEqualsBruteForcePairCounting) {
+  // Every strategy (short side <= 32 counted directly, else sorted and searched; positives
+  // or negatives the short side); integer scores force ties.
   framework::Rng rng(7);
-  std::vector<float> pos(40), neg(300);
-  for (auto& x : pos) x = static_cast<float>(rng.UniformInt(6));
-  for (auto& x : neg) x = static_cast<float>(rng.UniformInt(6));
-  double correct = 0;
-  for (float p : pos)
-    for (float n : neg) correct += p > n ? 1.0 : (p == n ? 0.5 : 0.0);
   std::vector<float> scratch;
-  EXPECT_NEAR(Auc(pos, neg, &scratch), correct / (40.0 * 300.0), kTol);
+  for (auto [n_pos, n_neg] : {std::pair{40, 300}, {10, 300}, {300, 10}, {300, 40}}) {
+    std::vector<float> pos(n_pos), neg(n_neg);
+    for (auto& x : pos) x = static_cast<float>(rng.UniformInt(6));
+    for (auto& x : neg) x = static_cast<float>(rng.UniformInt(6));
+    double correct = 0;
+    for (float p : pos)
+      for (float n : neg) correct += p > n ? 1.0 : (p == n ? 0.5 : 0.0);
+    EXPECT_NEAR(Auc(pos, neg, &scratch), correct / (n_pos * n_neg), kTol) << n_pos << " " << n_neg;
+    EXPECT_NEAR(Auc(pos, neg), correct / (n_pos * n_neg), kTol);
+  }
+}
+
+TEST(Metrics, AucOfRowSkipsMaskedItemsAndMatchesAuc) {
+  framework::Rng rng(8);
+  for (int n_pos : {1, 5, 32, 33, 80}) {
+    std::vector<float> row(200);
+    for (auto& x : row) x = rng.Uniform() < 0.15 ? std::nanf("") : static_cast<float>(rng.UniformInt(9));
+    std::vector<Index> positives;
+    for (Index i = 0; i < 200 && static_cast<int>(positives.size()) < n_pos; i += 2) positives.push_back(i);
+    std::vector<float> pos, neg;
+    for (Index i = 0; i < 200; ++i) {
+      if (std::isnan(row[i])) continue;
+      const bool is_pos = std::binary_search(positives.begin(), positives.end(), i);
+      (is_pos ? pos : neg).push_back(row[i]);
+    }
+    EXPECT_NEAR(AucOfRow(row, positives), Auc(pos, neg), kTol) << n_pos;
+  }
+  // By hand: items [3, NaN(masked positive), 1, 2], positives {0, 1}: P = {3}, N = {1, 2}.
+  const std::vector<float> row = {3, std::nanf(""), 1, 2};
+  EXPECT_NEAR(AucOfRow(row, std::vector<Index>{0, 1}), 1.0, kTol);
+  EXPECT_TRUE(std::isnan(AucOfRow(row, std::vector<Index>{1})));  // only masked positives
 }
 
 // Train: item0 by users 0..4, item1 by users 0..2, item2 by user 0, item3 by user 1,
