@@ -84,8 +84,10 @@ struct Setup {
         stamp[i] = static_cast<uint32_t>(u) + 1;
         const int64_t row = static_cast<int64_t>(inter.size());
         inter.Add(u, i);
-        if (drawn < kTrainPerUser) trips.emplace_back(u, i, 1.0f);
-        else target.test_rows.push_back(row);
+        if (drawn < kTrainPerUser)
+          trips.emplace_back(u, i, 1.0f);
+        else
+          target.test_rows.push_back(row);
         ++drawn;
       }
     }
@@ -115,8 +117,8 @@ void Run(benchmark::State& state, const models::Recommender& model, EvalOptions 
     const int64_t before = framework::CurrentRssBytes();
     r = Evaluate(model, s.target, opt);
     benchmark::DoNotOptimize(r.metrics.data());
-    peak_extra = std::max(peak_extra,
-                          static_cast<double>(framework::PeakRssBytes() - before) / (1 << 20));
+    peak_extra =
+        std::max(peak_extra, static_cast<double>(framework::PeakRssBytes() - before) / (1 << 20));
   }
   state.counters["peak_extra_MB"] = peak_extra;
   state.counters["users"] = static_cast<double>(r.users.size());
@@ -139,26 +141,44 @@ void BM_FullRankingGemm(benchmark::State& state) {
   opt.threads = static_cast<int>(state.range(0));
   Run(state, GetSetup().gemm_model, opt);
 }
-BENCHMARK(BM_FullRankingGemm)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_FullRankingGemm)
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime()
+    ->MinTime(2.0);
 
 void BM_FullRankingScoreBlock(benchmark::State& state) {
   Run(state, GetSetup().block_model, BaseOptions());
 }
-BENCHMARK(BM_FullRankingScoreBlock)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_FullRankingScoreBlock)
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime()
+    ->MinTime(2.0);
 
 void BM_FullRankingGemmWithAuc(benchmark::State& state) {
   EvalOptions opt = BaseOptions();
   opt.metrics.push_back("auc");
   Run(state, GetSetup().gemm_model, opt);
 }
-BENCHMARK(BM_FullRankingGemmWithAuc)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_FullRankingGemmWithAuc)
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime()
+    ->MinTime(2.0);
 
 void BM_Sampled100Gemm(benchmark::State& state) {
   EvalOptions opt = BaseOptions();
   opt.sampled_negatives = 100;
   Run(state, GetSetup().gemm_model, opt);
 }
-BENCHMARK(BM_Sampled100Gemm)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_Sampled100Gemm)
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime()
+    ->MinTime(2.0);
 
 }  // namespace
 }  // namespace recfuse::eval

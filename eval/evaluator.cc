@@ -190,7 +190,8 @@ EvalResult Evaluate(const models::Recommender& model, const EvalTarget& target,
       // fixed summation order keeps the result exact across runs.
       double sq = 0, abs_sum = 0;
       for (int64_t r : target.test_rows) {
-        const double pred = model.PredictRating(data.interactions.user[r], data.interactions.item[r]);
+        const double pred =
+            model.PredictRating(data.interactions.user[r], data.interactions.item[r]);
         if (std::isnan(pred))
           throw framework::Error("model predicted a NaN rating for user " +
                                  std::to_string(data.interactions.user[r]) + ", item " +
@@ -231,13 +232,13 @@ std::string CsvField(const std::string& s) {
 
 }  // namespace
 
-void WriteEvidence(const std::string& dir, const std::string& model_name,
-                   const EvalTarget& target, const EvalResult& result) {
+void WriteEvidence(const std::string& dir, const std::string& model_name, const EvalTarget& target,
+                   const EvalResult& result) {
   RF_CHECK(target.data != nullptr, "evaluation target has no dataset");
   RF_CHECK(result.topk.size() == result.users.size(), "result lists do not match its users");
   const datasets::Dataset& data = *target.data;
-  const UserItems test = GroupRowsByUser(data.interactions, target.test_rows, data.num_users(),
-                                         data.num_items());
+  const UserItems test =
+      GroupRowsByUser(data.interactions, target.test_rows, data.num_users(), data.num_items());
   framework::MakeDirs(dir);
 
   std::string test_tsv, topk_tsv;

@@ -28,8 +28,8 @@ namespace recfuse::eval {
 
 struct EvalOptions {
   std::vector<int> ks = {10, 20, 50};  // each K > 0 else ConfigError("K must be > 0")
-  int threads = 1;
-  int block_size = 256;       // users per scoring block
+  int threads = 1;                     // <= 0: all hardware threads; results do not depend on it
+  int block_size = 256;       // users per scoring block: threads x block x items floats of scratch
   int sampled_negatives = 0;  // 0 = full ranking; N = N sampled negatives (see above)
   uint64_t seed = 0;          // for the sampled protocol
   // Metric names (case-insensitive, see MetricRegistry()); unknown name -> ConfigError.
@@ -62,11 +62,11 @@ struct EvalResult {
   std::vector<MetricValue> metrics;
   // "ndcg@10" -> value per evaluated user (aligned with users); "auc" has no "@K".
   std::map<std::string, std::vector<double>> per_user;
-  std::vector<int> ks;  // the K values used, ascending, distinct
-  int64_t num_test_pairs = 0;         // distinct (user, item) test pairs = Σ |T_u|
-  int64_t duplicate_test_pairs = 0;   // repeated (user, item) test rows, counted once
-  int64_t masked_test_pairs = 0;      // test pairs also masked: count in |T|, never hit
-  std::vector<std::string> notes;     // anything a reader of the numbers should know
+  std::vector<int> ks;               // the K values used, ascending, distinct
+  int64_t num_test_pairs = 0;        // distinct (user, item) test pairs = Σ |T_u|
+  int64_t duplicate_test_pairs = 0;  // repeated (user, item) test rows, counted once
+  int64_t masked_test_pairs = 0;     // test pairs also masked: count in |T|, never hit
+  std::vector<std::string> notes;    // anything a reader of the numbers should know
   double seconds = 0;
 };
 
@@ -90,8 +90,8 @@ EvalResult Evaluate(const models::Recommender& model, const EvalTarget& target,
 //   metrics.csv header model,metric,k,value; metric lower-case; values with 17 significant
 //               digits (round-trip exact).
 // Throws framework::Error if a token contains whitespace (it would corrupt the files).
-void WriteEvidence(const std::string& dir, const std::string& model_name,
-                   const EvalTarget& target, const EvalResult& result);
+void WriteEvidence(const std::string& dir, const std::string& model_name, const EvalTarget& target,
+                   const EvalResult& result);
 
 // "ndcg@10" for metrics with K, "auc" without: the keys of EvalResult::per_user.
 std::string MetricKey(const std::string& metric, int k);

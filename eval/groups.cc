@@ -44,10 +44,10 @@ std::vector<GroupRow> SummarizeUserGroups(const EvalResult& result, const std::s
       ++n[g];
     }
     for (size_t g = 0; g < names.size(); ++g)
-      rows.push_back({kind, names[g], m.metric, m.k,
-                      n[g] > 0 ? sum[g] / static_cast<double>(n[g])
-                               : std::numeric_limits<double>::quiet_NaN(),
-                      n[g]});
+      rows.push_back(
+          {kind, names[g], m.metric, m.k,
+           n[g] > 0 ? sum[g] / static_cast<double>(n[g]) : std::numeric_limits<double>::quiet_NaN(),
+           n[g]});
   }
   return rows;
 }
@@ -65,14 +65,15 @@ std::vector<GroupRow> GroupByUserActivity(const EvalResult& result, const models
   std::vector<int64_t> edges;
   for (int b = 1; b <= buckets && n > 0; ++b) {
     const size_t pos = (static_cast<size_t>(b) * n + static_cast<size_t>(buckets) - 1) /
-                           static_cast<size_t>(buckets) - 1;
+                           static_cast<size_t>(buckets) -
+                       1;
     if (edges.empty() || sorted[pos] > edges.back()) edges.push_back(sorted[pos]);
   }
   std::vector<int> group_of(n);
   std::vector<int64_t> lo(edges.size(), std::numeric_limits<int64_t>::max());
   for (size_t x = 0; x < n; ++x) {
-    const int g = static_cast<int>(std::lower_bound(edges.begin(), edges.end(), count[x]) -
-                                   edges.begin());
+    const int g =
+        static_cast<int>(std::lower_bound(edges.begin(), edges.end(), count[x]) - edges.begin());
     group_of[x] = g;
     lo[g] = std::min(lo[g], count[x]);
   }
@@ -106,8 +107,10 @@ std::vector<uint8_t> ItemPopularityGroups(const models::SpMat& train, double hea
   const size_t tail = static_cast<size_t>(std::floor(tail_share * static_cast<double>(n)));
   std::vector<uint8_t> group(n, 1);
   for (size_t r = 0; r < n; ++r) {
-    if (r < head) group[order[r]] = 0;
-    else if (r >= n - tail) group[order[r]] = 2;
+    if (r < head)
+      group[order[r]] = 0;
+    else if (r >= n - tail)
+      group[order[r]] = 2;
   }
   return group;
 }
@@ -167,8 +170,9 @@ EvalResult RestrictToItemSet(const EvalTarget& target, const EvalResult& full,
   int64_t with_test = 0;
   for (Index u = 0; u < data.num_users(); ++u) with_test += !test.Row(u).empty();
   if (with_test != static_cast<int64_t>(res.users.size()))
-    throw framework::Error("RestrictToItemSet: the full result lacks users of the target's test "
-                           "set; was it computed on this target?");
+    throw framework::Error(
+        "RestrictToItemSet: the full result lacks users of the target's test "
+        "set; was it computed on this target?");
   res.users_without_test = data.num_users() - static_cast<int64_t>(res.users.size());
 
   std::vector<std::string> names;
@@ -195,8 +199,9 @@ EvalResult RestrictToItemSet(const EvalTarget& target, const EvalResult& full,
       res.per_user[MetricKey(name, k)] = std::move(v);
     }
   }
-  res.notes.push_back("restricted to an item set from stored top-K lists; only ranking metrics at "
-                      "K are recomputed");
+  res.notes.push_back(
+      "restricted to an item set from stored top-K lists; only ranking metrics at "
+      "K are recomputed");
   return res;
 }
 
@@ -216,7 +221,8 @@ std::vector<GroupRow> ItemGroupRows(const models::Recommender& model, const Eval
         const MetricDef& def = FindMetric(name);
         if (def.scope != MetricScope::kUserAtK) continue;
         for (int k : full.ks)
-          rows.push_back({kind, names[g], def.name, k, std::numeric_limits<double>::quiet_NaN(), 0});
+          rows.push_back(
+              {kind, names[g], def.name, k, std::numeric_limits<double>::quiet_NaN(), 0});
       }
       continue;
     }
@@ -263,8 +269,8 @@ std::vector<GroupRow> AnalyzeGroups(const models::Recommender& model, const Eval
                 std::make_move_iterator(more.end()));
   };
   append(GroupByUserColdness(full, *target.train, group_opt.cold_user_max_train));
-  append(GroupByItemPopularity(model, target, opt, full, group_opt.head_share,
-                               group_opt.tail_share));
+  append(
+      GroupByItemPopularity(model, target, opt, full, group_opt.head_share, group_opt.tail_share));
   append(GroupByItemColdness(model, target, opt, full, group_opt.cold_item_max_train));
   return rows;
 }

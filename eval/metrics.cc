@@ -26,7 +26,8 @@ const std::vector<MetricDef>& MetricRegistry() {
       {"tailpercentage", true, MetricScope::kUserListAtK,
        "share of L@K in the long tail (bottom 20% of train interactions)"},
       {"novelty", true, MetricScope::kUserListAtK, "mean of -log2(train pop / #users) over L@K"},
-      {"rmse", false, MetricScope::kRating, "sqrt(mean (predicted - true rating)^2) over test rows"},
+      {"rmse", false, MetricScope::kRating,
+       "sqrt(mean (predicted - true rating)^2) over test rows"},
       {"mae", false, MetricScope::kRating, "mean |predicted - true rating| over test rows"},
   };
   return kMetrics;
@@ -39,13 +40,13 @@ const MetricDef& FindMetric(std::string_view name) {
     if (m.name == lower) return m;
   std::string known;
   for (const auto& m : MetricRegistry()) known += (known.empty() ? "" : ", ") + m.name;
-  throw framework::ConfigError("unknown metric '" + std::string(name) + "'; known metrics: " +
-                               known);
+  throw framework::ConfigError("unknown metric '" + std::string(name) +
+                               "'; known metrics: " + known);
 }
 
 std::vector<std::string> DefaultMetrics() {
-  return {"recall", "precision", "ndcg", "mrr", "hit", "map",
-          "itemcoverage", "gini", "tailpercentage", "novelty"};
+  return {"recall",       "precision", "ndcg",           "mrr",    "hit", "map",
+          "itemcoverage", "gini",      "tailpercentage", "novelty"};
 }
 
 namespace {
@@ -115,8 +116,7 @@ double UserMetricAt(std::string_view name, std::span<const uint8_t> hits, int k,
   if (name == "mrr") return MrrAt(hits, k);
   if (name == "hit") return HitAt(hits, k);
   if (name == "map") return MapAt(hits, k, num_relevant);
-  throw framework::ConfigError("'" + std::string(name) +
-                               "' is not a per-user ranking metric at K");
+  throw framework::ConfigError("'" + std::string(name) + "' is not a per-user ranking metric at K");
 }
 
 namespace {
@@ -186,8 +186,8 @@ double Auc(std::span<const float> positive_scores, std::span<const float> negati
       correct2 += 2 * (lo - sorted.begin()) + (hi - lo);  // n < p, then n == p
     }
   }
-  const double pairs = static_cast<double>(positive_scores.size()) *
-                       static_cast<double>(negative_scores.size());
+  const double pairs =
+      static_cast<double>(positive_scores.size()) * static_cast<double>(negative_scores.size());
   return static_cast<double>(correct2) / (2.0 * pairs);
 }
 

@@ -43,9 +43,9 @@ double BetaContinuedFraction(double a, double b, double x) {
     h *= del;
     if (std::fabs(del - 1.0) < kEps) return h;
   }
-  throw framework::Error("incomplete beta: continued fraction did not converge (a=" +
-                         std::to_string(a) + ", b=" + std::to_string(b) +
-                         ", x=" + std::to_string(x) + ")");
+  throw framework::Error(
+      "incomplete beta: continued fraction did not converge (a=" + std::to_string(a) +
+      ", b=" + std::to_string(b) + ", x=" + std::to_string(x) + ")");
 }
 
 struct Pairs {
@@ -81,8 +81,8 @@ double RegularizedIncompleteBeta(double a, double b, double x) {
   if (!(a > 0) || !(b > 0)) throw framework::Error("incomplete beta needs a, b > 0");
   if (!(x >= 0 && x <= 1)) throw framework::Error("incomplete beta needs x in [0, 1]");
   if (x == 0 || x == 1) return x;
-  const double log_front = std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) +
-                           a * std::log(x) + b * std::log1p(-x);
+  const double log_front =
+      std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x);
   const double front = std::exp(log_front);
   // The continued fraction converges fast only on one side of the mean; use the symmetry
   // I_x(a, b) = 1 - I_{1-x}(b, a) on the other.

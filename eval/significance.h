@@ -40,12 +40,12 @@ struct WilcoxonResult {
   double statistic = 0;  // min(W+, W-), as scipy.stats.wilcoxon reports for two-sided
   double w_plus = 0;     // sum of the ranks of positive differences
   double w_minus = 0;
-  int64_t n = 0;         // non-zero differences used
-  int64_t zeros = 0;     // zero differences dropped (Wilcoxon's original "wilcox" method)
+  int64_t n = 0;      // non-zero differences used
+  int64_t zeros = 0;  // zero differences dropped (Wilcoxon's original "wilcox" method)
   int64_t dropped_undefined = 0;
-  bool exact = false;    // exact null distribution (n <= 25) vs normal approximation
-  double z = 0;          // normal approximation only
-  double p_value = 1;    // two-sided
+  bool exact = false;  // exact null distribution (n <= 25) vs normal approximation
+  double z = 0;        // normal approximation only
+  double p_value = 1;  // two-sided
 };
 // Wilcoxon signed-rank test. Zero differences are dropped; |d| ties get average ranks.
 // n <= 25: exact null distribution of W+ given these ranks (all 2^n sign patterns,

@@ -190,8 +190,8 @@ void RankFull(const float* row, Index u, const TopKInput& in, const TopKOptions&
 }
 
 // Sampled protocol: candidates = unmasked positives + sampled unmasked negatives.
-void RankSampled(const float* row, Index u, const TopKInput& in, const TopKOptions& opt,
-                 Worker& w, std::vector<Index>* list, double* auc, bool* short_of_negatives) {
+void RankSampled(const float* row, Index u, const TopKInput& in, const TopKOptions& opt, Worker& w,
+                 std::vector<Index>* list, double* auc, bool* short_of_negatives) {
   const Index n_items = in.num_items;
   if (w.stamp.size() != static_cast<size_t>(n_items)) w.stamp.assign(n_items, 0);
   if (++w.epoch == 0) {  // wrapped: old stamps could alias the new epoch
@@ -215,7 +215,8 @@ void RankSampled(const float* row, Index u, const TopKInput& in, const TopKOptio
     mark(i);
   }
   if (in.train && u < in.train->outerSize())
-    for (models::SpMat::InnerIterator it(*in.train, u); it; ++it) mark(static_cast<Index>(it.col()));
+    for (models::SpMat::InnerIterator it(*in.train, u); it; ++it)
+      mark(static_cast<Index>(it.col()));
   if (in.exclude && u < in.exclude->num_users())
     for (Index i : in.exclude->Row(u)) mark(i);
 
@@ -245,7 +246,8 @@ void RankSampled(const float* row, Index u, const TopKInput& in, const TopKOptio
     for (Index i = 0; i < n_items; ++i)
       if (w.stamp[i] != epoch) w.pool.push_back(i);
     for (int64_t j = 0; j < want; ++j) {
-      const size_t r = static_cast<size_t>(j) + rng.UniformInt(w.pool.size() - static_cast<size_t>(j));
+      const size_t r =
+          static_cast<size_t>(j) + rng.UniformInt(w.pool.size() - static_cast<size_t>(j));
       std::swap(w.pool[static_cast<size_t>(j)], w.pool[r]);
       take(w.pool[static_cast<size_t>(j)]);
     }
@@ -299,51 +301,52 @@ TopKOutput RankUsers(const TopKInput& in, const TopKOptions& opt) {
   std::vector<std::unique_ptr<Worker>> workers(static_cast<size_t>(threads));
   std::atomic<int64_t> short_users{0};
 
-  framework::ParallelChunks(0, n_users, opt.block_size, threads, [&](int64_t lo, int64_t hi, int t) {
-    auto& slot = workers[static_cast<size_t>(t)];
-    if (!slot) {
-      slot = std::make_unique<Worker>();
-      slot->scores.resize(opt.block_size, in.num_items);
-      if (gemm) slot->user_block.resize(opt.block_size, f.user->cols());
-    }
-    Worker& w = *slot;
-    const int64_t n = hi - lo;
-    const std::span<const Index> block_users = in.users.subspan(static_cast<size_t>(lo),
-                                                                static_cast<size_t>(n));
-    auto block = w.scores.topRows(n);
-    if (gemm) {
-      auto ub = w.user_block.topRows(n);
-      for (int64_t r = 0; r < n; ++r) ub.row(r) = f.user->row(block_users[r]);
-      block.noalias() = ub * f.item->transpose();
-      if (f.item_bias) {
-        // Row by row over contiguous memory: Eigen's rowwise() broadcast on a block of a
-        // row-major matrix stays scalar.
-        for (int64_t r = 0; r < n; ++r)
-          Eigen::Map<Eigen::VectorXf>(block.row(r).data(), in.num_items) += *f.item_bias;
-      }
-    } else {
-      in.model->ScoreBlock(block_users, block);
-    }
-    for (int64_t r = 0; r < n; ++r) {
-      const Index u = block_users[r];
-      float* row = block.row(r).data();
-      if (HasNaN(row, static_cast<size_t>(in.num_items)))
-        throw framework::Error(
-            "model returned a NaN score for user " + std::to_string(u) +
-            (in.user_tokens ? " ('" + in.user_tokens->Token(u) + "')" : ""));
-      MaskRow(row, u, in);
-      const size_t idx = static_cast<size_t>(lo + r);
-      double* auc = opt.compute_auc ? &out.auc[idx] : nullptr;
-      if (opt.sampled_negatives > 0) {
-        bool is_short = false;
-        RankSampled(row, u, in, opt, w, &w.list, auc, &is_short);
-        if (is_short) short_users.fetch_add(1, std::memory_order_relaxed);
-      } else {
-        RankFull(row, u, in, opt, w, &w.list, auc);
-      }
-      out.lists[idx].assign(w.list.begin(), w.list.end());
-    }
-  });
+  framework::ParallelChunks(
+      0, n_users, opt.block_size, threads, [&](int64_t lo, int64_t hi, int t) {
+        auto& slot = workers[static_cast<size_t>(t)];
+        if (!slot) {
+          slot = std::make_unique<Worker>();
+          const int64_t rows = std::min<int64_t>(opt.block_size, n_users);
+          slot->scores.resize(rows, in.num_items);
+          if (gemm) slot->user_block.resize(rows, f.user->cols());
+        }
+        Worker& w = *slot;
+        const int64_t n = hi - lo;
+        const std::span<const Index> block_users =
+            in.users.subspan(static_cast<size_t>(lo), static_cast<size_t>(n));
+        auto block = w.scores.topRows(n);
+        if (gemm) {
+          auto ub = w.user_block.topRows(n);
+          for (int64_t r = 0; r < n; ++r) ub.row(r) = f.user->row(block_users[r]);
+          block.noalias() = ub * f.item->transpose();
+          if (f.item_bias) {
+            // Row by row over contiguous memory: Eigen's rowwise() broadcast on a block of a
+            // row-major matrix stays scalar.
+            for (int64_t r = 0; r < n; ++r)
+              Eigen::Map<Eigen::VectorXf>(block.row(r).data(), in.num_items) += *f.item_bias;
+          }
+        } else {
+          in.model->ScoreBlock(block_users, block);
+        }
+        for (int64_t r = 0; r < n; ++r) {
+          const Index u = block_users[r];
+          float* row = block.row(r).data();
+          if (HasNaN(row, static_cast<size_t>(in.num_items)))
+            throw framework::Error("model returned a NaN score for user " + std::to_string(u) +
+                                   (in.user_tokens ? " ('" + in.user_tokens->Token(u) + "')" : ""));
+          MaskRow(row, u, in);
+          const size_t idx = static_cast<size_t>(lo + r);
+          double* auc = opt.compute_auc ? &out.auc[idx] : nullptr;
+          if (opt.sampled_negatives > 0) {
+            bool is_short = false;
+            RankSampled(row, u, in, opt, w, &w.list, auc, &is_short);
+            if (is_short) short_users.fetch_add(1, std::memory_order_relaxed);
+          } else {
+            RankFull(row, u, in, opt, w, &w.list, auc);
+          }
+          out.lists[idx].assign(w.list.begin(), w.list.end());
+        }
+      });
   out.users_short_of_negatives = short_users.load();
   return out;
 }

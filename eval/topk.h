@@ -70,9 +70,9 @@ void SelectTopKCandidates(std::span<const ScoredItem> candidates, int k, std::ve
                           SelectScratch* scratch);
 
 struct TopKOptions {
-  int k = 10;  // list length (> 0)
-  int threads = 1;
-  int block_size = 256;  // users per scoring block (> 0)
+  int k = 10;            // list length (> 0)
+  int threads = 1;       // <= 0: all hardware threads
+  int block_size = 256;  // users per scoring block (> 0); memory = threads x block x items x 4 B
   // 0 = rank the whole catalogue. N > 0 = rank each user's unmasked test positives against
   // N unmasked non-positive items drawn uniformly without replacement with
   // Rng(DeriveSeed(seed, user)) (all of them when fewer than N exist).
@@ -83,8 +83,8 @@ struct TopKOptions {
 
 struct TopKInput {
   const models::Recommender* model = nullptr;
-  Index num_users = 0;  // the model's user id space
-  Index num_items = 0;  // the catalogue: columns of every score block
+  Index num_users = 0;           // the model's user id space
+  Index num_items = 0;           // the catalogue: columns of every score block
   std::span<const Index> users;  // users to rank, any order, each in [0, num_users)
   // Items never ranked for user u: the stored entries of row u of `train` plus
   // exclude->Row(u). Either may be null.
@@ -98,7 +98,7 @@ struct TopKInput {
 
 struct TopKOutput {
   std::vector<std::vector<Index>> lists;  // aligned with input.users, best first
-  std::vector<double> auc;                // aligned with input.users if compute_auc (NaN = undefined)
+  std::vector<double> auc;  // aligned with input.users if compute_auc (NaN = undefined)
   // Sampled protocol: users for whom fewer than N unmasked negatives existed (all were used).
   int64_t users_short_of_negatives = 0;
 };

@@ -76,8 +76,8 @@ double Metric(const EvalResult& r, const std::string& name, int k) {
 EvalOptions TinyOptions() {
   EvalOptions opt;
   opt.ks = {4, 2};
-  opt.metrics = {"recall", "precision", "ndcg", "mrr", "hit", "map", "auc",
-                 "itemcoverage", "gini", "tailpercentage", "novelty"};
+  opt.metrics = {"recall",       "precision", "ndcg",           "mrr",    "hit", "map", "auc",
+                 "itemcoverage", "gini",      "tailpercentage", "novelty"};
   return opt;
 }
 
@@ -418,7 +418,8 @@ TEST(WriteEvidence, FilesRecomputeTheReportedMetrics) {
           hits += 1;
           dcg += 1 / std::log2(p + 2.0);
         }
-      for (size_t p = 0; p < t.size() && p < static_cast<size_t>(k); ++p) idcg += 1 / std::log2(p + 2.0);
+      for (size_t p = 0; p < t.size() && p < static_cast<size_t>(k); ++p)
+        idcg += 1 / std::log2(p + 2.0);
       recall[k] += hits / t.size() / r.users.size();
       ndcg[k] += dcg / idcg / r.users.size();
     }

@@ -21,7 +21,8 @@ class MatrixModel : public models::Recommender {
   explicit MatrixModel(RowMatrixXf scores) : scores_(std::move(scores)) {}
   void Fit(const models::TrainData&, const models::FitContext&) override {}
   void ScoreBlock(std::span<const Index> users, Eigen::Ref<RowMatrixXf> out) const override {
-    for (size_t r = 0; r < users.size(); ++r) out.row(static_cast<int64_t>(r)) = scores_.row(users[r]);
+    for (size_t r = 0; r < users.size(); ++r)
+      out.row(static_cast<int64_t>(r)) = scores_.row(users[r]);
   }
   void Save(std::ostream&) const override {}
   void Load(std::istream&) override {}
@@ -40,7 +41,9 @@ class MatrixModel : public models::Recommender {
 class FactorModel : public models::Recommender {
  public:
   FactorModel(RowMatrixXf user, RowMatrixXf item, Eigen::VectorXf bias, bool expose_factors)
-      : user_(std::move(user)), item_(std::move(item)), bias_(std::move(bias)),
+      : user_(std::move(user)),
+        item_(std::move(item)),
+        bias_(std::move(bias)),
         expose_(expose_factors) {}
   void Fit(const models::TrainData&, const models::FitContext&) override {}
   void ScoreBlock(std::span<const Index> users, Eigen::Ref<RowMatrixXf> out) const override {

@@ -46,7 +46,7 @@ TEST(Metrics, SmallerKReadsAPrefix) {
 }
 
 TEST(Metrics, ListShorterThanKStillDividesPrecisionByK) {
-  const std::vector<uint8_t> hits = {1, 0};  // the catalogue only had 2 rankable items
+  const std::vector<uint8_t> hits = {1, 0};              // the catalogue only had 2 rankable items
   EXPECT_NEAR(PrecisionAt(hits, 10), 1.0 / 10.0, kTol);  // RecBole: / K, not / |L|
   EXPECT_NEAR(RecallAt(hits, 10, 1), 1.0, kTol);
   EXPECT_NEAR(NdcgAt(hits, 10, 1), 1.0, kTol);
@@ -106,9 +106,11 @@ TEST(Metrics, AucOfRowSkipsMaskedItemsAndMatchesAuc) {
   framework::Rng rng(8);
   for (int n_pos : {1, 5, 32, 33, 80}) {
     std::vector<float> row(200);
-    for (auto& x : row) x = rng.Uniform() < 0.15 ? std::nanf("") : static_cast<float>(rng.UniformInt(9));
+    for (auto& x : row)
+      x = rng.Uniform() < 0.15 ? std::nanf("") : static_cast<float>(rng.UniformInt(9));
     std::vector<Index> positives;
-    for (Index i = 0; i < 200 && static_cast<int>(positives.size()) < n_pos; i += 2) positives.push_back(i);
+    for (Index i = 0; i < 200 && static_cast<int>(positives.size()) < n_pos; i += 2)
+      positives.push_back(i);
     std::vector<float> pos, neg;
     for (Index i = 0; i < 200; ++i) {
       if (std::isnan(row[i])) continue;

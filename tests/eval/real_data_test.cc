@@ -19,7 +19,9 @@ TEST(EvaluateRealData, ItemKnnMatchesRecBoleOnItsSplit) {
   std::vector<int64_t> train_rows, valid_rows, test_rows;
   ASSERT_EQ(data.fixed_split.size(), data.interactions.size());
   for (size_t r = 0; r < data.fixed_split.size(); ++r)
-    (data.fixed_split[r] == 0 ? train_rows : data.fixed_split[r] == 1 ? valid_rows : test_rows)
+    (data.fixed_split[r] == 0   ? train_rows
+     : data.fixed_split[r] == 1 ? valid_rows
+                                : test_rows)
         .push_back(static_cast<int64_t>(r));
   const models::TrainData train = models::MakeTrainData(data, train_rows, valid_rows);
   auto model = models::CreateModel("itemknn", framework::Config());  // RecBole's k=100, shrink=0

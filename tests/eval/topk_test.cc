@@ -30,7 +30,7 @@ std::vector<Index> Top(const std::vector<float>& s, int k) {
 TEST(SelectTopK, TiesGoToTheLowerItemId) {
   //            item: 0  1  2  3  4  5
   const std::vector<float> s = {1, 3, 3, 2, 3, 0};
-  EXPECT_EQ(Top(s, 2), (std::vector<Index>{1, 2}));        // 3,3 (ids 1 < 2); 4 loses the tie
+  EXPECT_EQ(Top(s, 2), (std::vector<Index>{1, 2}));  // 3,3 (ids 1 < 2); 4 loses the tie
   EXPECT_EQ(Top(s, 4), (std::vector<Index>{1, 2, 4, 3}));
   EXPECT_EQ(Top(s, 6), (std::vector<Index>{1, 2, 4, 3, 0, 5}));
 }
