@@ -34,29 +34,44 @@
 namespace recfuse::models {
 
 // pop: item popularity = number of training interactions (duplicates counted, as RecBole's
-// Pop does). No hyperparameters.
+// Pop does). No hyperparameters. Same scores for every user.
 std::unique_ptr<Recommender> MakePop(const framework::Config& config);
 const std::vector<framework::ParamSpec>& PopParams();
 
-// itemknn / userknn: cosine neighbourhood with shrinkage over the binary train matrix.
+// itemknn / userknn: shrunk cosine neighbourhoods over the binary train matrix, top-k per
+// row (params k, shrink; RecBole's defaults k=100, shrink=0). itemknn: score(u, i) =
+// Σ_{j∈I_u} sim(i, j) over i's kept neighbours; userknn: score(u, i) = Σ_{v∈topk(u)}
+// sim(u, v)·X(v, i). Fit is parallel over rows (ctx.threads), memory O(rows·k + nnz).
 std::unique_ptr<Recommender> MakeItemKnn(const framework::Config& config);
 const std::vector<framework::ParamSpec>& ItemKnnParams();
 std::unique_ptr<Recommender> MakeUserKnn(const framework::Config& config);
 const std::vector<framework::ParamSpec>& UserKnnParams();
 
-// ease: Steck (2019) closed-form item-item model; dense items x items.
+// ease: Steck (2019) closed-form item-item model (params reg_weight=250, max_items). Fit
+// needs ~20 bytes per items² (two double and one float items x items matrices) and throws
+// ConfigError when num_items > max_items; Cholesky and inverse use ctx.threads.
 std::unique_ptr<Recommender> MakeEase(const framework::Config& config);
 const std::vector<framework::ParamSpec>& EaseParams();
 
-// ials: Hu, Koren & Volinsky (2008) implicit ALS, conjugate-gradient solver.
+// ials: Hu, Koren & Volinsky (2008) implicit ALS with a conjugate-gradient solver; the
+// confidence counts duplicate training interactions. Exposes GetFactors (no bias). Each
+// EpochRecord (one per iteration) carries the weighted objective per cell; computing it
+// costs one extra pass, done only when ctx.on_epoch is set.
 std::unique_ptr<Recommender> MakeIals(const framework::Config& config);
 const std::vector<framework::ParamSpec>& IalsParams();
 
-// bpr: BPR-MF (Rendle et al. 2009), lock-free multi-threaded SGD.
+// bpr: BPR-MF (Rendle et al. 2009) by lock-free (Hogwild) SGD on ctx.threads threads; an
+// epoch samples as many triples as there are distinct training pairs. Bit-reproducible only
+// with one thread or hogwild=false. Exposes GetFactors with item bias. EpochRecord.loss is
+// the mean -log σ(x_uij) of the epoch's triples (before each step). Throws Error if no user
+// has a negative item.
 std::unique_ptr<Recommender> MakeBpr(const framework::Config& config);
 const std::vector<framework::ParamSpec>& BprParams();
 
-// biasedmf: Koren (2009) biased matrix factorisation for rating prediction.
+// biasedmf: Koren (2009) biased matrix factorisation for rating prediction; Fit throws
+// MissingModalityError without a rating column. PredictsRatings() is true (predictions
+// clipped to the training rating range); ranking via GetFactors is p_u·q_i + b_i.
+// EpochRecord.loss is the train RMSE after the epoch. Sequential SGD (ctx.threads unused).
 std::unique_ptr<Recommender> MakeBiasedMf(const framework::Config& config);
 const std::vector<framework::ParamSpec>& BiasedMfParams();
 

@@ -256,6 +256,31 @@ TEST(Bpr, NegativesNeverComeFromTheUsersRow) {
   for (int i : {0, 1, 3}) EXPECT_GT(bias[i], bias[2]);
 }
 
+TEST(Bpr, NegativesNeverComeFromTheUsersRowOnSparseData) {
+  // Sparse enough (2k pairs in 1M cells) for the hashed pair set instead of the bitmap.
+  // User 0 has every item except item 2; every other user u has item u only. If the
+  // membership test were wrong, user 0's ~1000 steps per epoch would spread their negatives
+  // evenly; done right, all of them hit item 2, whose bias becomes by far the lowest.
+  std::vector<std::tuple<int, int, float>> rows;
+  for (int i = 0; i < 1000; ++i)
+    if (i != 2) rows.emplace_back(0, i, 1.0f);
+  for (int u = 1; u < 1000; ++u) rows.emplace_back(u, u, 1.0f);
+  const auto data = FromRows(1000, 1000, rows);
+  const auto train = MakeTrainData(data, testdata::AllRows(data), {});
+  framework::Config cfg;
+  cfg.Set("dim", "4");
+  cfg.Set("epochs", "5");
+  const auto model = FitModel("bpr", cfg, train);
+  const auto& bias = *model->GetFactors().item_bias;
+  Eigen::Index lowest;
+  bias.minCoeff(&lowest);
+  EXPECT_EQ(lowest, 2);
+  float second = 1e9f;
+  for (Eigen::Index i = 0; i < bias.size(); ++i)
+    if (i != 2) second = std::min(second, bias[i]);
+  EXPECT_LT(bias[2], second - 0.1f);
+}
+
 TEST(Bpr, UserWithEveryItemIsRejectedClearly) {
   const auto data = FromRows(1, 2, {{0, 0, 1}, {0, 1, 1}});
   const auto train = MakeTrainData(data, testdata::AllRows(data), {});
