@@ -54,14 +54,16 @@ struct ScoredItem {
 // Reusable scratch for SelectTopK; one per thread.
 struct SelectScratch {
   std::vector<ScoredItem> buffer;
+  std::vector<float> maxima, kth;
 };
 
 // The min(k, #unmasked) best items of `scores` (one user's row over the whole catalogue,
 // index = item id) into *out, best first, ties by ascending item id. NaN marks a MASKED
 // item and is skipped (the engine overwrites masked items with NaN after checking the
 // model's output has none, so that the model's own -inf scores stay rankable). Partial
-// selection with a threshold buffer (no full sort): most items are rejected by a single
-// comparison with the K-th best score so far; O(n + k log k).
+// selection, no full sort: a lower bound on the K-th best score from the maxima of ~4K
+// chunks lets whole chunks be skipped, and the survivors go through a threshold buffer;
+// O(n + k log k).
 void SelectTopK(std::span<const float> scores, int k, std::vector<Index>* out,
                 SelectScratch* scratch);
 // Same over an explicit candidate set (sampled protocol); candidates may come in any order

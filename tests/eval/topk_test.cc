@@ -67,6 +67,35 @@ TEST(SelectTopK, MatchesAFullSortOnRandomRows) {
   }
 }
 
+TEST(SelectTopK, MatchesAFullSortOnLongRows) {
+  // Long rows relative to K take the chunk-maxima path; cover ties (few score levels), all
+  // equal scores, masked stretches, infinities and K close to the number of chunks.
+  framework::Rng rng(4);
+  SelectScratch scratch;
+  std::vector<Index> got;
+  for (int trial = 0; trial < 60; ++trial) {
+    const Index n = 500 + static_cast<Index>(rng.UniformInt(4000));
+    const int kind = trial % 5;
+    std::vector<float> s(n);
+    for (Index i = 0; i < n; ++i) {
+      if (kind == 0) s[i] = static_cast<float>(rng.Normal());
+      if (kind == 1) s[i] = static_cast<float>(rng.UniformInt(3));
+      if (kind == 2) s[i] = 1.0f;
+      if (kind == 3) s[i] = (i / 64) % 3 == 0 ? kNaN : static_cast<float>(rng.UniformInt(50));
+      if (kind == 4) s[i] = rng.Uniform() < 0.5 ? -kInf : (rng.Uniform() < 0.01 ? kInf : 0.0f);
+    }
+    const int k = 1 + static_cast<int>(rng.UniformInt(trial % 2 ? 10 : 100));
+    std::vector<Index> ref;
+    for (Index i = 0; i < n; ++i)
+      if (!std::isnan(s[i])) ref.push_back(i);
+    std::sort(ref.begin(), ref.end(),
+              [&](Index a, Index b) { return s[a] != s[b] ? s[a] > s[b] : a < b; });
+    if (ref.size() > static_cast<size_t>(k)) ref.resize(k);
+    SelectTopK(s, k, &got, &scratch);
+    ASSERT_EQ(got, ref) << "trial " << trial << " kind " << kind << " n " << n << " k " << k;
+  }
+}
+
 TEST(SelectTopK, CandidatesInAnyOrder) {
   std::vector<ScoredItem> c = {{2, 9}, {5, 4}, {2, 1}, {7, 8}, {2, 3}};
   std::vector<Index> out;
