@@ -4,6 +4,7 @@
 #include "apps/cli_util.h"
 #include "apps/commands.h"
 #include "datasets/load.h"
+#include "datasets/split.h"
 #include "experiments/cell.h"
 #include "framework/error.h"
 #include "framework/log.h"

@@ -18,7 +18,7 @@ namespace {
 using testing::RecfuseBinary;
 using testing::RunCommand;
 
-std::string Run(const std::string& args, int* status) {
+std::string Cli(const std::string& args, int* status) {
   std::string out;
   *status = RunCommand(RecfuseBinary() + " " + args, &out);
   return out;
@@ -29,7 +29,7 @@ const std::string& World() {
   static const std::string dir = [] {
     const std::string d = testing::TempDir("cli_world");
     int st;
-    const std::string out = Run("data generate --out " + d +
+    const std::string out = Cli("data generate --out " + d +
                                     " --seed 3 --set users=120 --set items=90 --set interactions=4000"
                                     " --set image_size=16",
                                 &st);
@@ -41,20 +41,20 @@ const std::string& World() {
 
 TEST(Cli, HelpAndUnknownCommand) {
   int st;
-  std::string out = Run("--help", &st);
+  std::string out = Cli("--help", &st);
   EXPECT_EQ(st, 0);
   EXPECT_NE(out.find("evaluate"), std::string::npos);
-  out = Run("frobnicate", &st);
+  out = Cli("frobnicate", &st);
   EXPECT_NE(st, 0);
   EXPECT_NE(out.find("unknown command 'frobnicate'"), std::string::npos) << out;
-  out = Run("evaluate --no-such-flag", &st);
+  out = Cli("evaluate --no-such-flag", &st);
   EXPECT_NE(st, 0);
   EXPECT_NE(out.find("no-such-flag"), std::string::npos) << out;
 }
 
 TEST(Cli, ModelsListsClassicModels) {
   int st;
-  const std::string out = Run("models", &st);
+  const std::string out = Cli("models", &st);
   EXPECT_EQ(st, 0) << out;
   for (const char* m : {"pop", "itemknn", "userknn", "ease", "ials", "bpr", "biasedmf"})
     EXPECT_NE(out.find(m), std::string::npos) << m << "\n" << out;
@@ -62,7 +62,7 @@ TEST(Cli, ModelsListsClassicModels) {
 
 TEST(Cli, InspectJsonHasRequiredKeys) {
   int st;
-  const std::string out = Run("data inspect " + World() + " --json --log-level quiet", &st);
+  const std::string out = Cli("data inspect " + World() + " --json --log-level quiet", &st);
   ASSERT_EQ(st, 0) << out;
   const auto j = nlohmann::json::parse(out);
   EXPECT_EQ(j["users"].get<int>(), 120);
@@ -74,16 +74,16 @@ TEST(Cli, InspectJsonHasRequiredKeys) {
 
 TEST(Cli, EvaluateUnknownModelAndBadSplitAreClearErrors) {
   int st;
-  std::string out = Run("evaluate --data " + World() + " --model nosuch --out /tmp/x --seed 0", &st);
+  std::string out = Cli("evaluate --data " + World() + " --model nosuch --out /tmp/x --seed 0", &st);
   EXPECT_NE(st, 0);
   EXPECT_NE(out.find("unknown model 'nosuch'"), std::string::npos) << out;
-  out = Run("evaluate --data " + World() + " --model pop --split ratio:0.5,0.1 --out /tmp/x", &st);
+  out = Cli("evaluate --data " + World() + " --model pop --split ratio:0.5,0.1 --out /tmp/x", &st);
   EXPECT_NE(st, 0);
   EXPECT_NE(out.find("split"), std::string::npos) << out;
-  out = Run("evaluate --data " + World() + " --model pop --out /tmp/x --set ks=0", &st);
+  out = Cli("evaluate --data " + World() + " --model pop --out /tmp/x --set ks=0", &st);
   EXPECT_NE(st, 0);
   EXPECT_NE(out.find("ks"), std::string::npos) << out;
-  out = Run("evaluate --data " + World() + " --model bpr --out /tmp/x --set dimm=3", &st);
+  out = Cli("evaluate --data " + World() + " --model bpr --out /tmp/x --set dimm=3", &st);
   EXPECT_NE(st, 0);
   EXPECT_NE(out.find("unknown key 'dimm'"), std::string::npos) << out;
 }
@@ -92,7 +92,7 @@ TEST(Cli, EvaluateUnknownModelAndBadSplitAreClearErrors) {
 TEST(Cli, EvaluateEvidenceReproducesMetrics) {
   const std::string out_dir = testing::TempDir("cli_eval");
   int st;
-  const std::string out = Run("evaluate --data " + World() + " --model itemknn --split ratio:0.8,0.1,0.1 --seed 1 --out " +
+  const std::string out = Cli("evaluate --data " + World() + " --model itemknn --split ratio:0.8,0.1,0.1 --seed 1 --out " +
                                   out_dir + " --set ks=5,10 --set cache_dir=none --log-level warn",
                               &st);
   ASSERT_EQ(st, 0) << out;
@@ -162,7 +162,7 @@ TEST(Cli, SameSeedSameMetrics) {
   const std::string a = testing::TempDir("cli_det_a"), b = testing::TempDir("cli_det_b");
   int st;
   for (const auto& d : {a, b}) {
-    const std::string out = Run("evaluate --data " + World() + " --model bpr --seed 5 --threads 1 --out " + d +
+    const std::string out = Cli("evaluate --data " + World() + " --model bpr --seed 5 --threads 1 --out " + d +
                                     " --set epochs=3 --set cache_dir=none --log-level warn",
                                 &st);
     ASSERT_EQ(st, 0) << out;
@@ -178,16 +178,16 @@ TEST(Cli, RunWritesResultsAndReportAndResumes) {
                      "train_fractions = 0.5, 1.0\nks = 5\nthreads = 1\n"
                      "[dataset.world]\npath = " + World() + "\n");
   int st;
-  std::string out = Run("run " + dir + "/exp.conf --out " + dir + "/out --cache-dir none --log-level warn", &st);
+  std::string out = Cli("run " + dir + "/exp.conf --out " + dir + "/out --cache-dir none --log-level warn", &st);
   ASSERT_EQ(st, 0) << out;
   EXPECT_NE(out.find("ran 8 cell(s)"), std::string::npos) << out;
   const std::string results = framework::ReadFile(dir + "/out/results.csv");
   EXPECT_TRUE(framework::FileExists(dir + "/out/report/index.html"));
-  out = Run("run " + dir + "/exp.conf --out " + dir + "/out --cache-dir none --log-level warn", &st);
+  out = Cli("run " + dir + "/exp.conf --out " + dir + "/out --cache-dir none --log-level warn", &st);
   ASSERT_EQ(st, 0) << out;
   EXPECT_NE(out.find("ran 0 cell(s)"), std::string::npos) << out;
   EXPECT_EQ(framework::ReadFile(dir + "/out/results.csv"), results);
-  out = Run("report " + dir + "/out", &st);
+  out = Cli("report " + dir + "/out", &st);
   EXPECT_EQ(st, 0) << out;
 }
 
@@ -195,11 +195,11 @@ TEST(Cli, ExperimentWithUnknownKeyOrModelFails) {
   const std::string dir = testing::TempDir("cli_badexp");
   testing::WriteText(dir + "/a.conf", "datasets = w\nmodels = pop\nseedz = 1\n[dataset.w]\npath = /nonexistent\n");
   int st;
-  std::string out = Run("run " + dir + "/a.conf --out " + dir + "/o", &st);
+  std::string out = Cli("run " + dir + "/a.conf --out " + dir + "/o", &st);
   EXPECT_NE(st, 0);
   EXPECT_NE(out.find("unknown key 'seedz'"), std::string::npos) << out;
   testing::WriteText(dir + "/b.conf", "datasets = w\nmodels = nosuch\n[dataset.w]\npath = /nonexistent\n");
-  out = Run("run " + dir + "/b.conf --out " + dir + "/o", &st);
+  out = Cli("run " + dir + "/b.conf --out " + dir + "/o", &st);
   EXPECT_NE(st, 0);
   EXPECT_NE(out.find("unknown model 'nosuch'"), std::string::npos) << out;
 }
