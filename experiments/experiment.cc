@@ -329,12 +329,18 @@ void WriteResultsCsv(const std::string& out_dir) {
     experiment = j.value("experiment", "");
     for (const auto& c : j["cells"]) cells.insert(c.get<std::string>());
   }
-  std::ostringstream csv;
-  csv << "experiment,dataset,split,train_fraction,seed,model,metric,k,value\n";
+  // Rows follow the grid order (cell_index), so results.csv reads like the experiment file.
+  std::vector<std::pair<int64_t, nlohmann::json>> runs;
   for (const auto& c : cells) {
     const std::string run = out_dir + "/" + c + "/run.json";
     if (!framework::FileExists(run)) continue;  // another shard's unfinished cell
-    const auto j = nlohmann::json::parse(framework::ReadFile(run));
+    auto j = nlohmann::json::parse(framework::ReadFile(run));
+    runs.emplace_back(j.value("cell_index", int64_t{0}), std::move(j));
+  }
+  std::stable_sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::ostringstream csv;
+  csv << "experiment,dataset,split,train_fraction,seed,model,metric,k,value\n";
+  for (const auto& [index, j] : runs) {
     const auto& cfg = j["config"];
     for (const auto& m : j["metrics"]) {
       csv << experiment << "," << cfg["dataset"].get<std::string>() << "," << '"'

@@ -7,7 +7,7 @@
 // with threads > 1 the interleaving of updates is timing-dependent and results are NOT
 // bit-reproducible between runs (they are statistically equivalent). With one thread (or
 // hogwild=false, which forces one thread whatever ctx.threads says) a seed gives the same
-// factors bit for bit. Defaults follow `implicit`'s BPR (lr 0.01, reg 0.01, 100 epochs).
+// factors bit for bit; hogwild is therefore off by default. Defaults follow `implicit`'s BPR (lr 0.01, reg 0.01, 100 epochs).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -333,12 +333,12 @@ const std::vector<framework::ParamSpec>& BprParams() {
        1000000,
        {}},
       {"init_std", ParamType::kFloat, "0.1", "std of the normal initial factors", 0, 10, {}},
+      // Off by default: recfuse's promise is "same seed and thread count, same numbers".
       {"hogwild",
        ParamType::kBool,
-       "true",
-       "lock-free SGD on ctx.threads threads (fast, not bit-reproducible when threads > 1); false "
-       "= "
-       "one thread, bit-reproducible",
+       "false",
+       "true = lock-free SGD on all threads (faster, not bit-reproducible when threads > 1); "
+       "false = one thread, bit-reproducible",
        0,
        1,
        {}},
