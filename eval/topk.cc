@@ -66,7 +66,9 @@ int64_t CountMaskedPairs(const UserItems& test, const UserItems& exclude,
     train_row.clear();
     for (models::SpMat::InnerIterator it(train, u); it; ++it)
       train_row.push_back(static_cast<Index>(it.col()));
-    std::sort(train_row.begin(), train_row.end());
+    // Eigen keeps a compressed row sorted; sort only if someone built it otherwise.
+    if (!std::is_sorted(train_row.begin(), train_row.end()))
+      std::sort(train_row.begin(), train_row.end());
     const auto ex = exclude.Row(u);
     for (Index i : t)
       masked += std::binary_search(train_row.begin(), train_row.end(), i) ||
