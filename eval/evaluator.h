@@ -10,8 +10,8 @@
 // Sampled protocol (sampled_negatives = N > 0): each user's unmasked test positives are
 // ranked against N unmasked non-test items drawn uniformly without replacement with
 // Rng(DeriveSeed(seed, user)). This is the "1 positive + N negatives" protocol of papers
-// such as NCF (He et al., 2017, N = 100). It INFLATES scores relative to full ranking,
-// (an easy candidate set), and can even reorder models (Krichene & Rendle, "On Sampled
+// such as NCF (He et al., 2017, N = 100). It INFLATES scores relative to full ranking
+// (an easy candidate set) and can even reorder models (Krichene & Rendle, "On Sampled
 // Metrics for Item Recommendation", KDD 2020); report it only to compare with such papers.
 #pragma once
 
@@ -70,15 +70,14 @@ struct EvalResult {
   double seconds = 0;
 };
 
-// Ranks, scores and aggregates. Thread-safe w.r.t. the model (const calls only); results do
-// not depend on opt.threads (blocks are fixed by position, not by thread). For GEMM models a
-// different block_size may change scores in the last bit, as Eigen may block the product
-// differently. Throws ConfigError for bad options (K <= 0,
-// unknown metric, block_size <= 0, rmse/mae on data without ratings), framework::Error for
-// "empty test set", rows outside data->interactions, a train matrix that is not
-// users x items, or a NaN score (naming the user). rmse/mae on a model that does not
-// predict ratings are skipped with a note (a study can then run one metric list over many
-// models).
+// Ranks, scores and aggregates. Thread-safe w.r.t. the model (const calls only). Results do
+// not depend on opt.threads (blocks are fixed by position, not by thread); for GEMM models
+// a different block_size may change scores in the last bit, as Eigen may block the product
+// differently. Throws ConfigError for bad options (K <= 0, unknown metric, block_size <= 0,
+// rmse/mae on data without ratings) and framework::Error for "empty test set", rows
+// outside data->interactions, a train matrix that is not users x items, or a NaN score
+// (naming the user). rmse/mae on a model that does not predict ratings are skipped with a
+// note, so that a study can run one metric list over many models.
 EvalResult Evaluate(const models::Recommender& model, const EvalTarget& target,
                     const EvalOptions& opt);
 
