@@ -1,6 +1,6 @@
 #include "encoders/sentencepiece_api.h"
 
-#include <dlfcn.h>
+#include <dlfcn.h>  // dlmopen needs _GNU_SOURCE, which g++ defines
 #include <unistd.h>
 
 #include <filesystem>
@@ -42,7 +42,10 @@ const ShimApi& Api() {
     paths.push_back(ExeDir() + "/librecfuse_spm.so");
     void* h = nullptr;
     for (const auto& p : paths) {
-      h = ::dlopen(p.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+      // A separate link-map namespace gives the shim its own libstdc++ and protobuf: deep
+      // binding alone is not enough, because libstdc++'s globals (std::cerr, which
+      // SentencePiece logs to) are copy-relocated into the executable.
+      h = ::dlmopen(LM_ID_NEWLM, p.c_str(), RTLD_NOW | RTLD_LOCAL);
       if (h) break;
       error += p + ": " + ::dlerror() + "; ";
     }

@@ -1,10 +1,11 @@
 // C shim over SentencePiece, built as its own shared object and dlopen'ed with
-// RTLD_LOCAL | RTLD_DEEPBIND by encoders/sentencepiece_api.cc.
+// dlmopen into a new link-map namespace by encoders/sentencepiece_api.cc.
 //
 // Why: Debian's libsentencepiece embeds protobuf-lite 3.14 and exports its symbols, while
 // libtorch and OpenCV DNN load the system libprotobuf 3.21. Linked into one process the two
 // interpose each other and the program crashes before main (or aborts on protobuf's version
-// check). Loaded privately with deep binding, SentencePiece keeps its own protobuf.
+// check). Loaded in its own namespace, SentencePiece keeps its own protobuf. Only C types
+// cross the boundary, and memory is freed on the side that allocated it.
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 

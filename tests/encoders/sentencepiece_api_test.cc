@@ -22,14 +22,14 @@ TEST(SentencePieceApi, TrainsAndEncodesInAProcessThatUsesTorch) {
     for (int i = 0; i < 500; ++i) out << "the quick brown fox jumps over the lazy dog " << (i % 13) << "\n";
   }
   SentencePieceTrain("--input=" + dir + "/corpus.txt --model_prefix=" + dir +
-                     "/m --vocab_size=30 --model_type=unigram --minloglevel=2 --num_threads=1");
+                     "/m --vocab_size=48 --hard_vocab_limit=false --model_type=unigram --minloglevel=2 --num_threads=1");
   SentencePieceModel model(dir + "/m.model");
-  EXPECT_EQ(model.vocab_size(), 30);
+  EXPECT_GT(model.vocab_size(), 40);
   const auto ids = model.Encode("the lazy fox");
   ASSERT_FALSE(ids.empty());
   for (int32_t id : ids) {
     EXPECT_GE(id, 0);
-    EXPECT_LT(id, 30);
+    EXPECT_LT(id, model.vocab_size());
   }
   EXPECT_EQ(model.Encode("the lazy fox", 2).size(), 2u);
   EXPECT_EQ(model.Encode("the lazy fox"), ids);  // deterministic
