@@ -1,5 +1,6 @@
 #include "experiments/cell.h"
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "datasets/split.h"
@@ -71,6 +72,7 @@ CellResult RunCell(const datasets::Dataset& data, const CellSpec& spec, eval::Ev
   eopt.seed = framework::DeriveSeed(spec.seed, 0xe7a1);
   sw.Reset();
   result.eval = eval::Evaluate(*model, target, eopt);
+  result.groups = eval::AnalyzeGroups(*model, target, eopt, result.eval);
   result.eval_seconds = sw.Seconds();
   result.peak_rss_bytes = framework::PeakRssBytes();
   result.train_interactions = static_cast<int64_t>(train_rows.size());
@@ -113,6 +115,37 @@ void WriteCellOutputs(const std::string& dir, const CellSpec& spec, const eval::
                       const CellResult& result) {
   framework::MakeDirs(dir);
   eval::WriteEvidence(dir, spec.model, target, result.eval);
+  {
+    framework::AtomicFile groups(dir + "/groups.csv");
+    groups << "group_kind,group,metric,k,value,n_users\n";
+    char buf[64];
+    for (const auto& g : result.groups) {
+      std::snprintf(buf, sizeof buf, "%.17g", g.value);
+      groups << g.group_kind << ",\"" << g.group << "\"," << g.metric << "," << g.k << "," << buf << ","
+             << g.n_users << "\n";
+    }
+    groups.Commit();
+  }
+  {
+    framework::AtomicFile per_user(dir + "/per_user.tsv");
+    per_user << "user";
+    std::vector<const std::vector<double>*> cols;
+    for (const auto& [key, values] : result.eval.per_user) {
+      per_user << "\t" << key;
+      cols.push_back(&values);
+    }
+    per_user << "\n";
+    char buf[64];
+    for (size_t r = 0; r < result.eval.users.size(); ++r) {
+      per_user << target.data->users.Token(result.eval.users[r]);
+      for (const auto* c : cols) {
+        std::snprintf(buf, sizeof buf, "\t%.17g", (*c)[r]);
+        per_user << buf;
+      }
+      per_user << "\n";
+    }
+    per_user.Commit();
+  }
   nlohmann::json j = result.meta;
   nlohmann::json metrics = nlohmann::json::array();
   for (const auto& mv : result.eval.metrics)

@@ -11,6 +11,7 @@
 
 #include "datasets/dataset.h"
 #include "eval/evaluator.h"
+#include "eval/groups.h"
 #include "framework/config.h"
 #include "models/recommender.h"
 
@@ -33,6 +34,7 @@ struct CellSpec {
 
 struct CellResult {
   eval::EvalResult eval;
+  std::vector<eval::GroupRow> groups;      // by user activity, item popularity, cold/warm
   std::vector<models::EpochRecord> curve;  // per-epoch loss / validation metric
   double fit_seconds = 0;
   double eval_seconds = 0;
@@ -46,7 +48,9 @@ struct CellResult {
 CellResult RunCell(const datasets::Dataset& data, const CellSpec& spec,
                    eval::EvalTarget* target_out = nullptr, models::TrainData* train_out = nullptr);
 
-// Writes metrics.csv, test.tsv, topk.tsv (WriteEvidence) and run.json into dir.
+// Writes metrics.csv, test.tsv, topk.tsv (WriteEvidence), groups.csv, per_user.tsv (one
+// row per evaluated user, one column per metric@k: the input of significance tests) and,
+// last, run.json into dir. run.json doubles as the cell's "finished" marker.
 void WriteCellOutputs(const std::string& dir, const CellSpec& spec, const eval::EvalTarget& target,
                       const CellResult& result);
 
