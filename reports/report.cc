@@ -299,7 +299,7 @@ void BuildReport(const std::string& results_dir) {
   html << "<!doctype html>\n<html lang=en><head><meta charset=utf-8><title>recfuse report: " << Html(title)
        << "</title>\n<style>\nbody{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}"
           "table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;"
-          "text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}td:first-child{text-align:left}"
+          "text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}th{background:#f3f3f3}td:first-child{text-align:left}"
           ".best{font-weight:bold;background:#eef7ee}.scroll{overflow-x:auto}.chart{margin:1em 0}"
           "code{background:#f5f5f5;padding:1px 4px}small{color:#666}\n</style>\n";
   html << "<script>" << VegaJs() << "</script>\n<script>" << VegaLiteJs() << "</script>\n<script>"

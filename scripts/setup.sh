@@ -19,7 +19,7 @@ done
 # One list, one place. libopenblas0-pthread matters for speed: Debian's libtorch calls
 # whatever libblas.so.3 is selected, and the reference BLAS is ~10x slower.
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git time
   libeigen3-dev
   libtorch-dev libopenblas0-pthread
   libopencv-dev
