@@ -13,6 +13,7 @@
 #include "framework/config.h"
 #include "framework/error.h"
 #include "framework/io.h"
+#include "eval/significance.h"
 #include "reports/assets.h"
 
 namespace recfuse::reports {
@@ -166,6 +167,83 @@ std::vector<Aggregate> AggregateRows(const std::vector<ResultRow>& rows) {
   return out;
 }
 
+namespace {
+
+using SigKey = std::tuple<std::string, std::string, double, std::string, std::string>;
+
+// Per-user values of one cell: column (metric@k) -> user -> value.
+std::map<std::string, std::map<std::string, double>> ReadPerUser(const std::string& path) {
+  std::map<std::string, std::map<std::string, double>> out;
+  if (!framework::FileExists(path)) return out;
+  const std::string text = framework::ReadFile(path);
+  framework::LineCursor cursor(text);
+  std::string_view line;
+  if (!cursor.Next(&line)) return out;
+  const auto header = framework::Split(line, '\t');
+  while (cursor.Next(&line)) {
+    const auto f = framework::Split(line, '\t');
+    if (f.size() != header.size()) throw framework::DataError(path, cursor.line_number(), "wrong column count");
+    for (size_t c = 1; c < f.size(); ++c) {
+      double v;
+      if (framework::ParseDouble(f[c], &v) && std::isfinite(v)) out[header[c]][f[0]] = v;
+    }
+  }
+  return out;
+}
+
+// Which (dataset, split, fraction, model, metric@k) differ significantly from the baseline.
+// Per-user values are averaged over seeds first, so each user is one paired observation.
+std::set<SigKey> SignificanceVsBaseline(const std::vector<json>& runs, const std::vector<std::string>& dirs,
+                                        const std::string& baseline) {
+  std::set<SigKey> out;
+  if (baseline.empty()) return out;
+  using GroupKey = std::tuple<std::string, std::string, double, std::string>;
+  std::map<GroupKey, std::map<std::string, std::map<std::string, std::pair<double, int>>>> sums;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const auto& cfg = runs[r]["config"];
+    const GroupKey key{cfg.value("dataset", ""), cfg.value("split", ""), cfg.value("train_fraction", 1.0),
+                       runs[r].value("label", cfg.value("model", ""))};
+    for (const auto& [col, users] : ReadPerUser(dirs[r] + "/per_user.tsv"))
+      for (const auto& [u, v] : users) {
+        auto& acc = sums[key][col][u];
+        acc.first += v;
+        acc.second += 1;
+      }
+  }
+  using BlockKey = std::tuple<std::string, std::string, double>;
+  std::map<BlockKey, std::vector<std::pair<SigKey, double>>> tests;
+  for (const auto& [key, cols] : sums) {
+    const auto& [ds, split, frac, model] = key;
+    if (model == baseline) continue;
+    auto base_it = sums.find({ds, split, frac, baseline});
+    if (base_it == sums.end()) continue;
+    for (const auto& [col, users] : cols) {
+      auto bc = base_it->second.find(col);
+      if (bc == base_it->second.end()) continue;
+      std::vector<double> a, b;
+      for (const auto& [u, acc] : users) {
+        auto bu = bc->second.find(u);
+        if (bu == bc->second.end()) continue;
+        a.push_back(acc.first / acc.second);
+        b.push_back(bu->second.first / bu->second.second);
+      }
+      if (a.size() < 2) continue;
+      const auto t = eval::PairedTTest(a, b);
+      tests[{ds, split, frac}].emplace_back(SigKey{ds, split, frac, model, col}, t.p_value);
+    }
+  }
+  for (const auto& [block, list] : tests) {
+    std::vector<double> p;
+    for (const auto& [k, v] : list) p.push_back(v);
+    const auto adjusted = eval::HolmBonferroni(p);
+    for (size_t i = 0; i < list.size(); ++i)
+      if (adjusted[i] < 0.05) out.insert(list[i].first);
+  }
+  return out;
+}
+
+}  // namespace
+
 void BuildReport(const std::string& results_dir) {
   const std::string csv_path = results_dir + "/results.csv";
   if (!framework::FileExists(csv_path))
@@ -179,18 +257,23 @@ void BuildReport(const std::string& results_dir) {
 
   // Per-cell metadata and training curves, from the cells results.csv came from.
   std::vector<json> runs;
+  std::vector<std::string> run_dirs;
   if (experiment.contains("cells")) {
     for (const auto& c : experiment["cells"]) {
-      const std::string p = results_dir + "/" + c.get<std::string>() + "/run.json";
-      if (framework::FileExists(p)) runs.push_back(json::parse(framework::ReadFile(p)));
+      const std::string d = results_dir + "/" + c.get<std::string>();
+      if (framework::FileExists(d + "/run.json")) {
+        runs.push_back(json::parse(framework::ReadFile(d + "/run.json")));
+        run_dirs.push_back(d);
+      }
     }
   } else if (fs::exists(results_dir + "/cells")) {
-    std::vector<std::string> paths;
     for (const auto& e : fs::directory_iterator(results_dir + "/cells"))
-      if (fs::exists(e.path() / "run.json")) paths.push_back((e.path() / "run.json").string());
-    std::sort(paths.begin(), paths.end());
-    for (const auto& p : paths) runs.push_back(json::parse(framework::ReadFile(p)));
+      if (fs::exists(e.path() / "run.json")) run_dirs.push_back(e.path().string());
+    std::sort(run_dirs.begin(), run_dirs.end());
+    for (const auto& d : run_dirs) runs.push_back(json::parse(framework::ReadFile(d + "/run.json")));
   }
+  const std::string baseline = experiment.value("baseline", "");
+  const auto significant = SignificanceVsBaseline(runs, run_dirs, baseline);
 
   // Table blocks: one per (dataset, split, fraction); columns: metric@k in first-seen order.
   using Block = std::tuple<std::string, std::string, double>;
@@ -230,7 +313,7 @@ void BuildReport(const std::string& results_dir) {
       }
       if (any) best[col] = bv;
     }
-    tex << "% " << ds << ", " << split << ", train fraction " << frac << "\n";
+    tex << "% " << ds << ", " << split << ", train fraction " << frac << " (needs \\usepackage{booktabs})\n";
     tex << "\\begin{tabular}{l" << std::string(columns.size(), 'r') << "}\n\\toprule\nModel";
     for (const auto& [m, k] : columns) tex << " & " << Latex(MetricLabel(m, k));
     tex << " \\\\\n\\midrule\n";
@@ -251,9 +334,10 @@ void BuildReport(const std::string& results_dir) {
         }
         const Aggregate& a = *it->second;
         const bool is_best = best.count(col) && a.mean == best[col];
-        std::string txt = Fmt(a.mean) + (a.n > 1 ? " &plusmn; " + Fmt(a.std) : "");
+        const bool sig = significant.count({ds, split, frac, model, MetricLabel(col.first, col.second)}) > 0;
+        std::string txt = Fmt(a.mean) + (a.n > 1 ? " &plusmn; " + Fmt(a.std) : "") + (sig ? "<sup>&dagger;</sup>" : "");
         tables << "<td" << (is_best ? " class=best" : "") << ">" << txt << "</td>";
-        std::string ttxt = Fmt(a.mean) + (a.n > 1 ? " $\\pm$ " + Fmt(a.std) : "");
+        std::string ttxt = Fmt(a.mean) + (a.n > 1 ? " $\\pm$ " + Fmt(a.std) : "") + (sig ? "$^\\dagger$" : "");
         tex << " & " << (is_best ? "\\textbf{" + ttxt + "}" : ttxt);
         char buf[96];
         std::snprintf(buf, sizeof buf, ",%.17g,%.17g", a.mean, a.std);
@@ -310,7 +394,12 @@ void BuildReport(const std::string& results_dir) {
   html << "<p><small>git commit <code>" << Html(experiment.value("git_commit", "unknown")) << "</code> &middot; "
        << runs.size() << " runs &middot; " << rows.size() << " metric values &middot; source <code>"
        << Html(experiment.value("file", "")) << "</code></small></p>\n";
-  html << "<h2>Summary</h2>\n<p>Mean &plusmn; sample standard deviation over seeds; best per column in bold.</p>\n"
+  html << "<h2>Summary</h2>\n<p>Mean &plusmn; sample standard deviation over seeds; best per column in bold."
+       << (baseline.empty() ? std::string()
+                            : " &dagger;: differs from the baseline <b>" + Html(baseline) +
+                                  "</b> (paired t-test over users' seed-averaged values, Holm-corrected "
+                                  "across the table's comparisons, p &lt; 0.05).")
+       << "</p>\n"
        << tables.str();
   html << "<h2>Charts</h2>\n<div id=chart-summary class=chart></div>\n";
   if (fractions.size() > 1) html << "<h3>Sparsity</h3><div id=chart-sparsity class=chart></div>\n";

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "framework/error.h"
 #include "framework/io.h"
 #include "reports/assets.h"
@@ -69,6 +71,44 @@ TEST(Report, BuildsSelfContainedHtmlLatexAndWideCsv) {
 
 TEST(Report, MissingResultsIsAClearError) {
   EXPECT_THROW(BuildReport(testing::TempDir("report_empty")), framework::IoError);
+}
+
+}  // namespace
+}  // namespace recfuse::reports
+
+namespace recfuse::reports {
+namespace {
+
+// Two cells whose per-user values differ consistently: the non-baseline model gets a dagger;
+// with identical values it does not.
+void WriteCell(const std::string& dir, const std::string& label, const std::vector<double>& ndcg) {
+  nlohmann::json run = {{"label", label},
+                        {"config", {{"dataset", "syn"}, {"split", "loo"}, {"train_fraction", 1.0}, {"seed", 0}}}};
+  testing::WriteText(dir + "/run.json", run.dump());
+  std::string tsv = "user\tndcg@10\n";
+  for (size_t u = 0; u < ndcg.size(); ++u) tsv += "u" + std::to_string(u) + "\t" + std::to_string(ndcg[u]) + "\n";
+  testing::WriteText(dir + "/per_user.tsv", tsv);
+}
+
+TEST(Report, SignificanceMarkersVersusBaseline) {
+  for (bool differ : {true, false}) {
+    const std::string dir = testing::TempDir("report_sig");
+    std::vector<double> base, other;
+    for (int u = 0; u < 40; ++u) {
+      base.push_back(0.2 + 0.01 * (u % 7));
+      other.push_back(base.back() + (differ ? 0.1 + 0.001 * (u % 3) : 0.0));
+    }
+    WriteCell(dir + "/cells/a", "bpr", base);
+    WriteCell(dir + "/cells/b", "ease", other);
+    testing::WriteText(dir + "/experiment.json",
+                       R"({"experiment":"e","baseline":"bpr","cells":["cells/a","cells/b"]})");
+    testing::WriteText(dir + "/results.csv",
+                       "experiment,dataset,split,train_fraction,seed,model,metric,k,value\n"
+                       "e,syn,loo,1,0,bpr,ndcg,10,0.23\ne,syn,loo,1,0,ease,ndcg,10,0.33\n");
+    BuildReport(dir);
+    const std::string html = framework::ReadFile(dir + "/report/index.html");
+    EXPECT_EQ(html.find("<sup>&dagger;</sup>") != std::string::npos, differ) << differ;
+  }
 }
 
 }  // namespace
