@@ -15,6 +15,8 @@ namespace recfuse::encoders {
 // zero row with present 0; the latter are counted in `fallbacks`.
 // Throws MissingModalityError if data.kg is empty or no item is linked, ConfigError for an
 // unknown method or dim < 1. Same data, method, dim, seed and threads -> same values.
+// Training: 100 epochs (transr: 50 of TransE first), Adam lr 0.01, L1, margin 1, one
+// negative, batches of max(256, |kg| / 20) triples (the dense Adam step dominates cost).
 ItemFeatures KgFeatures(const datasets::Dataset& data, const std::string& method, int dim,
                         const EncodeContext& ctx);
 
