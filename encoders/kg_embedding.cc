@@ -140,10 +140,20 @@ TransRImpl::TransRImpl(const TransROptions& o) : options(o) {
 }
 
 torch::Tensor TransRImpl::forward(const torch::Tensor& h, const torch::Tensor& r, const torch::Tensor& t) {
-  const torch::Tensor m = projection.index_select(0, r);  // [B, dim, rdim]
-  const torch::Tensor hp = entity(h).unsqueeze(1).bmm(m).squeeze(1);
-  const torch::Tensor tp = entity(t).unsqueeze(1).bmm(m).squeeze(1);
-  return (hp + relation(r) - tp).norm(options.p(), -1);
+  // Grouped by relation: gathering one M_r per triple ([B, dim, rdim]) costs B * dim * rdim
+  // memory and a scatter-add backward; one matmul per distinct relation does not.
+  const int64_t n = h.size(0);
+  const torch::Tensor eh = entity(h), et = entity(t);
+  torch::Tensor diff = torch::zeros({n, options.relation_dim()}, eh.options());
+  const torch::Tensor uniq = std::get<0>(torch::_unique(r));
+  for (int64_t i = 0; i < uniq.size(0); ++i) {
+    const int64_t rel = uniq[i].item<int64_t>();
+    const torch::Tensor rows = (r == rel).nonzero().squeeze(1);
+    const torch::Tensor d = (eh.index_select(0, rows) - et.index_select(0, rows)).matmul(projection[rel]);
+    diff = diff.index_copy(0, rows, d);
+  }
+  // h M_r - t M_r = (h - t) M_r.
+  return (diff + relation(r)).norm(options.p(), -1);
 }
 
 torch::Tensor TransRImpl::Loss(const torch::Tensor& h, const torch::Tensor& r, const torch::Tensor& t,
