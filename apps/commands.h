@@ -15,5 +15,6 @@ int CmdEvaluate(const std::vector<std::string>& args);
 int CmdModels(const std::vector<std::string>& args);
 int CmdRun(const std::vector<std::string>& args);
 int CmdReport(const std::vector<std::string>& args);
+int CmdEncode(const std::vector<std::string>& args);
 
 }  // namespace recfuse::apps

@@ -17,6 +17,9 @@ commands:
   data inspect PATH [--json]       counts, density, modality coverage, degrees
   evaluate --data DIR --model NAME --split SPEC --seed N --out DIR [--set key=value ...]
                                    train a model, evaluate it, write metrics + evidence
+  encode --data DIR --encoder SPEC --out FILE.h5
+                                   frozen item features (image:handcrafted, image:onnx:PATH,
+                                   text:tfidf-svd:DIM, kg:transe:DIM, kg:transr:DIM)
   models                           list registered models and their hyperparameters
   run EXPERIMENT --out DIR         run an experiment sweep and write its report
   report RESULTS_DIR               rebuild the report from stored results
@@ -47,6 +50,11 @@ int Dispatch(const std::vector<std::string>& args) {
   }
   if (cmd == "evaluate") return CmdEvaluate(rest);
   if (cmd == "models") return CmdModels(rest);
+#ifndef RECFUSE_NO_ENCODERS
+  if (cmd == "encode") return CmdEncode(rest);
+#else
+  if (cmd == "encode") throw framework::ConfigError("this build has no encoders (RECFUSE_WITH_TORCH=OFF)");
+#endif
   if (cmd == "run") return CmdRun(rest);
   if (cmd == "report") return CmdReport(rest);
   throw framework::ConfigError("unknown command '" + cmd + "'; run 'recfuse --help' for the list");

@@ -206,3 +206,29 @@ TEST(Cli, ExperimentWithUnknownKeyOrModelFails) {
 
 }  // namespace
 }  // namespace recfuse
+
+namespace recfuse {
+namespace {
+
+TEST(Cli, EncodeWritesFeaturesAndRejectsUnknownSpecs) {
+  const std::string dir = testing::TempDir("cli_encode");
+  int st;
+  for (const char* spec : {"image:handcrafted", "text:tfidf-svd:8"}) {
+    const std::string out = Cli(std::string("encode --data ") + World() + " --encoder " + spec + " --out " + dir +
+                                    "/f.h5 --log-level warn",
+                                &st);
+    ASSERT_EQ(st, 0) << out;
+    EXPECT_NE(out.find("90 items"), std::string::npos) << out;
+    EXPECT_TRUE(framework::FileExists(dir + "/f.h5"));
+  }
+  std::string out = Cli("encode --data " + World() + " --encoder image:nosuch --out " + dir + "/g.h5", &st);
+  EXPECT_NE(st, 0);
+  EXPECT_NE(out.find("unknown encoder 'image:nosuch'"), std::string::npos) << out;
+  EXPECT_FALSE(framework::FileExists(dir + "/g.h5"));
+  out = Cli("encode --data " + World() + " --encoder text:tfidf-svd:0 --out " + dir + "/g.h5", &st);
+  EXPECT_NE(st, 0);
+  EXPECT_NE(out.find("dimension"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace recfuse

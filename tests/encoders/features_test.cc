@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "framework/error.h"
 #include "framework/rng.h"
 #include "tests/test_util.h"
@@ -67,6 +69,44 @@ TEST(Features, LinearProbeSeparatesInformativeFromNoiseFeatures) {
   }
   EXPECT_GT(LinearProbeAccuracy(good, labels, 1.0, 0.7, 1), 0.9);
   EXPECT_LT(LinearProbeAccuracy(noise, labels, 1.0, 0.7, 1), 0.5);  // chance = 1/3
+}
+
+}  // namespace
+}  // namespace recfuse::encoders
+
+#include "datasets/load.h"
+#include "datasets/synthetic.h"
+
+namespace recfuse::encoders {
+namespace {
+
+TEST(Features, DispatchCachesByDataSpecAndTrainingRows) {
+  const std::string world = testing::TempDir("features_world");
+  datasets::SyntheticOptions opt;
+  opt.users = 60;
+  opt.items = 50;
+  opt.interactions = 1000;
+  opt.image_size = 16;
+  datasets::GenerateSynthetic(world, opt);
+  const auto data = datasets::LoadDataset(world);
+  EncodeContext ctx;
+  ctx.cache_dir = testing::TempDir("features_cache");
+  const auto a = ComputeFrozenFeatures(data, "text:tfidf-svd:4", ctx);
+  EXPECT_EQ(a.values.rows(), 50);
+  EXPECT_EQ(a.values.cols(), 4);
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(ctx.cache_dir)) files += e.path().extension() == ".h5";
+  EXPECT_EQ(files, 1);
+  const auto b = ComputeFrozenFeatures(data, "text:tfidf-svd:4", ctx);  // served from cache
+  EXPECT_EQ(a.values, b.values);
+  std::vector<int64_t> rows = {0, 1, 2};
+  ctx.train_rows = &rows;
+  ComputeFrozenFeatures(data, "text:tfidf-svd:4", ctx);  // other training rows: new entry
+  files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(ctx.cache_dir)) files += e.path().extension() == ".h5";
+  EXPECT_EQ(files, 2);
+  EXPECT_THROW(ComputeFrozenFeatures(data, "audio:mfcc", ctx), framework::ConfigError);
+  EXPECT_THROW(ComputeFrozenFeatures(data, "kg:transe:0", ctx), framework::ConfigError);
 }
 
 }  // namespace
