@@ -1,5 +1,7 @@
 #include "datasets/split_cache.h"
 
+#include "datasets/hdf5_util.h"
+
 #include <fcntl.h>
 #include <hdf5.h>
 #include <unistd.h>
@@ -22,49 +24,8 @@ namespace {
 // Bump when the file layout or the meaning of a split changes: old files then simply miss.
 constexpr int32_t kFormatVersion = 1;
 
-// HDF5 keeps global state (error handlers, id tables); one lock keeps our use of it simple.
-std::mutex& Hdf5Mutex() {
-  static std::mutex m;
-  return m;
-}
-
-// HDF5 prints a full error stack to stderr on every failed call by default; a missing or
-// corrupt cache file is an expected case we report in one line ourselves.
-class QuietHdf5Errors {
- public:
-  QuietHdf5Errors() {
-    H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  }
-  ~QuietHdf5Errors() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
-
- private:
-  H5E_auto2_t func_ = nullptr;
-  void* data_ = nullptr;
-};
-
-// Owns one HDF5 id; closes it with the matching H5*close.
-class Handle {
- public:
-  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  ~Handle() {
-    if (id_ >= 0) close_(id_);
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  hid_t get() const { return id_; }
-  bool ok() const { return id_ >= 0; }
-  // Closes now and reports whether closing succeeded (a file's close flushes it).
-  bool Close() {
-    const hid_t id = id_;
-    id_ = -1;
-    return id < 0 || close_(id) >= 0;
-  }
-
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
+using hdf5::Handle;
+using QuietHdf5Errors = hdf5::QuietErrors;
 
 struct ReadFailure {
   std::string reason;
@@ -294,7 +255,7 @@ Split LoadOrMakeSplit(const Dataset& data, const SplitSpec& spec, uint64_t seed,
 
   *status = SplitCacheStatus::kMiss;
   if (framework::FileExists(path)) {
-    std::lock_guard<std::mutex> lock(Hdf5Mutex());
+    std::lock_guard<std::mutex> lock(hdf5::Mutex());
     QuietHdf5Errors quiet;
     try {
       Split s = ReadCache(path, data, spec, seed, data_hash);
@@ -307,7 +268,7 @@ Split LoadOrMakeSplit(const Dataset& data, const SplitSpec& spec, uint64_t seed,
   }
   Split s = MakeSplit(data, spec, seed);
   framework::MakeDirs(cache_dir);
-  std::lock_guard<std::mutex> lock(Hdf5Mutex());
+  std::lock_guard<std::mutex> lock(hdf5::Mutex());
   QuietHdf5Errors quiet;
   WriteCache(path, s, spec, seed, data_hash);
   return s;

@@ -1,6 +1,6 @@
 #include "encoders/features.h"
 
-#include <hdf5.h>
+#include "datasets/hdf5_util.h"
 
 #include <Eigen/Cholesky>
 #include <algorithm>
@@ -18,40 +18,8 @@ namespace recfuse::encoders {
 
 namespace {
 
-// HDF5's C library is not thread-safe in Debian's build; serialise our calls.
-std::mutex& Hdf5Mutex() {
-  static std::mutex m;
-  return m;
-}
-
-class Hid {
- public:
-  Hid(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  ~Hid() {
-    if (id_ >= 0) close_(id_);
-  }
-  Hid(const Hid&) = delete;
-  Hid& operator=(const Hid&) = delete;
-  hid_t get() const { return id_; }
-  bool ok() const { return id_ >= 0; }
-
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
-
-class QuietErrors {
- public:
-  QuietErrors() {
-    H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  }
-  ~QuietErrors() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
-
- private:
-  H5E_auto2_t func_ = nullptr;
-  void* data_ = nullptr;
-};
+using Hid = datasets::hdf5::Handle;
+using QuietErrors = datasets::hdf5::QuietErrors;
 
 void WriteStringAttr(hid_t obj, const char* name, const std::string& value) {
   Hid type(H5Tcopy(H5T_C_S1), H5Tclose);
@@ -79,7 +47,7 @@ std::string ReadStringAttr(hid_t obj, const char* name) {
 void WriteFeaturesH5(const std::string& path, const datasets::Dataset& data, const ItemFeatures& f) {
   RF_CHECK(f.values.rows() == data.num_items(), "feature rows must equal the number of items");
   RF_CHECK(static_cast<int64_t>(f.present.size()) == data.num_items(), "present mask size");
-  std::lock_guard<std::mutex> lock(Hdf5Mutex());
+  std::lock_guard<std::mutex> lock(datasets::hdf5::Mutex());
   QuietErrors quiet;
   const std::filesystem::path target(path);
   const std::string tmp = path + ".tmp" + std::to_string(::getpid());
@@ -130,7 +98,7 @@ void WriteFeaturesH5(const std::string& path, const datasets::Dataset& data, con
 }
 
 ItemFeatures ReadFeaturesH5(const std::string& path, const datasets::Dataset& data) {
-  std::lock_guard<std::mutex> lock(Hdf5Mutex());
+  std::lock_guard<std::mutex> lock(datasets::hdf5::Mutex());
   QuietErrors quiet;
   if (!std::filesystem::exists(path)) throw framework::IoError(path + ": no such features file");
   Hid file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
