@@ -14,6 +14,7 @@ TrainData MakeTrainData(const datasets::Dataset& data, std::span<const int64_t> 
   td.num_users = data.num_users();
   td.num_items = data.num_items();
   td.train = data.interactions.Select(train_rows);
+  td.train_rows.assign(train_rows.begin(), train_rows.end());
   td.valid = data.interactions.Select(valid_rows);
   td.by_user = datasets::BuildUserCsr(td.train, td.num_users);
   std::vector<Eigen::Triplet<float, int64_t>> trips;

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <limits>
+#include <utility>
 #include <memory>
 #include <span>
 #include <string>
@@ -30,6 +32,8 @@ struct TrainData {
   datasets::Interactions valid;                // validation interactions (may be empty)
   SpMat matrix;                                // users x items, 1 per distinct training pair
   datasets::Csr by_user;                       // train by user, time-ordered
+  std::vector<int64_t> train_rows;             // rows of dataset->interactions in `train`
+                                               // (content encoders learn from these only)
   Index num_users = 0;
   Index num_items = 0;
 };
@@ -50,6 +54,14 @@ struct FitContext {
   uint64_t seed = 0;
   // Called after each epoch of iterative models (training curves, progress).
   std::function<void(const EpochRecord&)> on_epoch;
+  // Validation score of the model in its current state (higher = better; NaN when there is
+  // no validation split). Supplied by the caller, which owns evaluation (models/ sits below
+  // eval/); iterative models use it for early stopping and best-checkpoint selection.
+  std::function<double(const class Recommender&)> validate;
+  std::string valid_metric_name;  // e.g. "ndcg@10", for logs
+  std::string cache_dir;          // frozen-feature / tokenizer cache ("" = none)
+  std::string checkpoint_dir;     // best checkpoint written here when set ("" = memory only)
+  bool progress = false;          // one progress line per epoch (throughput, ETA) at Info level
 };
 
 class Recommender {
@@ -75,6 +87,10 @@ class Recommender {
   // Rating prediction for RMSE/MAE; only models that say PredictsRatings() implement it.
   virtual bool PredictsRatings() const { return false; }
   virtual float PredictRating(Index user, Index item) const;
+
+  // Models that weigh modalities (attention fusion) report the mean weight of each modality
+  // over the training interactions after Fit, in a stable order; empty for the others.
+  virtual std::vector<std::pair<std::string, double>> ModalityWeights() const { return {}; }
 
   // Binary model state, with a magic number and version checked on Load.
   virtual void Save(std::ostream& out) const = 0;

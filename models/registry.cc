@@ -3,6 +3,9 @@
 #include "framework/error.h"
 #include "models/classic.h"
 #include "models/recommender.h"
+#ifdef RECFUSE_WITH_TORCH
+#include "models/neural/neural_models.h"
+#endif
 
 namespace recfuse::models {
 
@@ -26,6 +29,11 @@ const std::vector<ModelEntry>& ModelRegistry() {
         {"bpr", "classic", "BPR-MF by lock-free SGD (Rendle et al. 2009)", BprParams(), MakeBpr});
     v.push_back({"biasedmf", "classic", "biased matrix factorisation for ratings (Koren 2009)",
                  BiasedMfParams(), MakeBiasedMf});
+#ifdef RECFUSE_WITH_TORCH
+    for (auto entry : {neural::NeuMfEntry, neural::VbprEntry, neural::DeepConnEntry, neural::CkeEntry,
+                       neural::DknEntry, neural::Gru4RecEntry, neural::SasRecEntry, neural::MmFusionEntry})
+      v.push_back(entry());
+#endif
     return v;
   }();
   return kModels;

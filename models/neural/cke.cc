@@ -1,0 +1,237 @@
+// cke: Collaborative Knowledge base Embedding (Zhang et al., KDD 2016).
+//
+// Item vector (every part d-dimensional, absent parts are zero):
+//   e_i = m_i * eta_i                      ID offset (use_id); m_i = 1 for items seen in
+//                                          training: an untrained offset is noise
+//       + v_{ent(i)}                       TransR entity vector of the item's linked KG
+//                                          entity (use_kg); trained jointly, see below
+//       + W_t t_i + b_t                    learned projection of frozen text features
+//                                          (use_text; the paper's SDAE, here TF-IDF/SVD)
+//       + W_v x_i + b_v                    learned projection of frozen image features
+//                                          (use_image; the paper's SCAE, here handcrafted)
+// score(u, i) = <p_u, e_i>: a dot-product model (PrepareInference fills user_ and item_).
+// ID dropout (training only): an item's ID offset is dropped with probability id_dropout
+// per step, so the content parts must score items on their own, as they have to for cold
+// items (the DropoutNet idea).
+// Objective per step: BPR over a batch of (u, i, j) + lambda_kg * TransR margin loss over
+// kg_batch triples drawn uniformly from the whole KG with one corrupted head or tail each
+// + reg * (||p_u||^2 + ||eta||^2) of the batch. Because the entity table is shared, the KG
+// loss shapes the item vectors of linked items (and, through the graph, of cold items).
+// TransR's norm constraints (entity and relation vectors in the unit ball) are applied at
+// the start of each step, i.e. after the previous optimiser step.
+#include <algorithm>
+#include <cmath>
+
+#include "encoders/kg_embedding.h"
+#include "framework/error.h"
+#include "models/neural/neural_base.h"
+#include "models/neural/neural_models.h"
+
+namespace recfuse::models::neural {
+namespace {
+
+using framework::ParamSpec;
+using framework::ParamType;
+constexpr const char* kName = "cke";
+
+std::vector<ParamSpec> CkeParams() {
+  std::vector<ParamSpec> p = {
+      {"dim", ParamType::kInt, "64", "size of user, item and KG entity vectors", 2, 4096, {}},
+      {"use_id", ParamType::kBool, "true", "item ID offset vectors", 0, 0, {}},
+      {"use_kg", ParamType::kBool, "true", "jointly trained TransR vector of the item's KG entity", 0, 0, {}},
+      {"use_text", ParamType::kBool, "true", "projected frozen text features", 0, 0, {}},
+      {"use_image", ParamType::kBool, "true", "projected frozen image features", 0, 0, {}},
+      {"text_features", ParamType::kString, "text:tfidf-svd:64", "frozen text encoder spec", 0, 0, {}},
+      {"image_features", ParamType::kString, "image:handcrafted", "frozen image encoder spec", 0, 0, {}},
+      {"lambda_kg", ParamType::kFloat, "1.0", "weight of the TransR loss in the joint objective", 0, 1e6, {}},
+      {"kg_batch", ParamType::kInt, "1024", "KG triples sampled per training step", 1, 1 << 24, {}},
+      {"kg_margin", ParamType::kFloat, "1.0", "TransR margin", 1e-6, 1e6, {}},
+      {"kg_relation_dim", ParamType::kInt, "0", "TransR relation space size (0 = dim)", 0, 4096, {}},
+      {"reg", ParamType::kFloat, "1e-4", "L2 weight on the batch's user and item ID vectors", 0, 100, {}},
+      {"id_dropout", ParamType::kFloat, "0.2", "training-time probability of dropping an item's ID offset", 0, 1, {}},
+  };
+  TrainDefaults d;
+  d.epochs = 60;
+  d.batch_size = 1024;
+  d.lr = 3e-3;
+  d.loss = "bpr";
+  d.losses = {"bpr", "bce", "softmax"};
+  d.negatives = 1;
+  d.patience = 6;
+  for (auto& s : TrainParams(d)) p.push_back(std::move(s));
+  return p;
+}
+
+struct Net : torch::nn::Module {
+  torch::nn::Embedding user{nullptr}, item{nullptr};
+  encoders::TransR kg{nullptr};
+  torch::nn::Linear text{nullptr}, image{nullptr};
+};
+
+class Cke final : public PairwiseRecommender {
+ public:
+  explicit Cke(const framework::Config& c) : PairwiseRecommender(kName, ReadTrainOptions(c, Specs())) {
+    const auto& s = Specs();
+    dim_ = c.GetInt(s, "dim");
+    use_id_ = c.GetBool(s, "use_id");
+    use_kg_ = c.GetBool(s, "use_kg");
+    use_text_ = c.GetBool(s, "use_text");
+    use_image_ = c.GetBool(s, "use_image");
+    text_spec_ = c.GetString(s, "text_features");
+    image_spec_ = c.GetString(s, "image_features");
+    lambda_kg_ = c.GetDouble(s, "lambda_kg");
+    kg_batch_ = c.GetInt(s, "kg_batch");
+    kg_margin_ = c.GetDouble(s, "kg_margin");
+    relation_dim_ = c.GetInt(s, "kg_relation_dim");
+    if (relation_dim_ == 0) relation_dim_ = dim_;
+    reg_ = c.GetDouble(s, "reg");
+    id_dropout_ = c.GetDouble(s, "id_dropout");
+    if (!use_id_ && !use_kg_ && !use_text_ && !use_image_)
+      throw framework::ConfigError("cke: every item part is switched off (use_id/kg/text/image)");
+  }
+
+  static const std::vector<ParamSpec>& Specs() {
+    static const std::vector<ParamSpec> kSpecs = CkeParams();
+    return kSpecs;
+  }
+
+ protected:
+  void Build(const TrainData& td, const FitContext& ctx) override {
+    // Features first, then a reseed: computing them (rather than reading the cache) may
+    // reseed torch's global generator, and the model must not depend on the cache state.
+    if (use_text_) text_ = LoadModality(td, ctx, text_spec_, kName, "use_text");
+    if (use_image_) image_ = LoadModality(td, ctx, image_spec_, kName, "use_image");
+    torch::manual_seed(framework::DeriveSeed(ctx.seed, 0x636b65));
+    net_ = std::make_shared<Net>();
+    const datasets::Dataset& data = *td.dataset;
+    net_->user = net_->register_module("user", torch::nn::Embedding(td.num_users, dim_));
+    torch::nn::init::normal_(net_->user->weight, 0, 0.1);
+    if (use_id_) {
+      net_->item = net_->register_module("item", torch::nn::Embedding(td.num_items, dim_));
+      torch::nn::init::normal_(net_->item->weight, 0, 0.1);
+      warm_ = WarmItemMask(td).unsqueeze(1);
+    }
+    if (use_kg_) {
+      if (data.kg.empty() || data.entities.size() < 2)
+        throw framework::MissingModalityError("cke: dataset '" + data.name +
+                                              "' has no knowledge graph (set use_kg=false to train without it)");
+      std::vector<int64_t> ent(static_cast<size_t>(td.num_items), 0);
+      std::vector<float> linked(static_cast<size_t>(td.num_items), 0.0f);
+      int64_t any = 0;
+      for (Index i = 0; i < td.num_items; ++i) {
+        const Index e = static_cast<size_t>(i) < data.item_entity.size() ? data.item_entity[static_cast<size_t>(i)]
+                                                                          : datasets::kNoId;
+        if (e == datasets::kNoId) continue;
+        RF_CHECK(e >= 0 && e < data.entities.size(), "cke: item entity link outside the entity id space");
+        ent[static_cast<size_t>(i)] = e;
+        linked[static_cast<size_t>(i)] = 1.0f;
+        ++any;
+      }
+      if (any == 0)
+        throw framework::MissingModalityError("cke: no item of dataset '" + data.name +
+                                              "' links to a KG entity (set use_kg=false to train without it)");
+      item_entity_ = torch::tensor(ent, torch::kInt64);
+      linked_ = torch::tensor(linked, torch::kFloat).unsqueeze(1);
+      net_->kg = net_->register_module(
+          "kg", encoders::TransR(encoders::TransROptions(data.entities.size(), data.relations.size(), dim_)
+                                     .relation_dim(relation_dim_)
+                                     .margin(kg_margin_)));
+      triples_ = &data.kg;
+      num_entities_ = data.entities.size();
+    }
+    if (use_text_) {
+      net_->text = net_->register_module("text", torch::nn::Linear(text_.dim, dim_));
+    }
+    if (use_image_) {
+      net_->image = net_->register_module("image", torch::nn::Linear(image_.dim, dim_));
+    }
+    sampler_ = std::make_unique<PairSampler>(td);
+  }
+
+  torch::nn::Module& Root() override { return *net_; }
+
+  torch::Tensor BatchLoss(int64_t begin, int64_t end, framework::Rng& rng) override {
+    if (use_kg_) net_->kg->NormalizeEntities();  // TransR's constraints after the last step
+    const auto batch = sampler_->Get(begin, end, opt_.negatives, rng);
+    const int64_t b = end - begin, per = 1 + opt_.negatives;
+    const torch::Tensor items = batch.Candidates();
+    const torch::Tensor p = net_->user->forward(batch.users);
+    const torch::Tensor e = ItemVectors(items).view({b, per, dim_});
+    const torch::Tensor scores = (e * p.unsqueeze(1)).sum(-1);
+    torch::Tensor loss = PairLoss(opt_.loss, scores.select(1, 0), scores.slice(1, 1));
+    if (reg_ > 0) {
+      torch::Tensor r = p.pow(2).sum(-1).mean();
+      if (use_id_) r = r + net_->item->forward(items).pow(2).sum(-1).mean();
+      loss = loss + reg_ * r;
+    }
+    if (use_kg_ && lambda_kg_ > 0) loss = loss + lambda_kg_ * KgLoss(rng);
+    return loss;
+  }
+
+  void PrepareInference() override {
+    user_ = ToEigen(net_->user->weight);
+    item_ = ToEigen(ItemVectors(Range(0, num_items_)));
+    item_bias_.resize(0);
+  }
+
+ private:
+  // e_i for the given item ids [n] -> [n, d].
+  torch::Tensor ItemVectors(const torch::Tensor& items) {
+    torch::Tensor e = torch::zeros({items.size(0), dim_});
+    if (use_id_) {
+      torch::Tensor keep = warm_.index_select(0, items);
+      if (net_->is_training() && id_dropout_ > 0) keep = keep * torch::bernoulli(torch::full_like(keep, 1.0 - id_dropout_));
+      e = e + net_->item->forward(items) * keep;
+    }
+    if (use_kg_)
+      e = e + net_->kg->entity->forward(item_entity_.index_select(0, items)) * linked_.index_select(0, items);
+    if (use_text_)
+      e = e + net_->text->forward(text_.values.index_select(0, items)) * text_.mask.index_select(0, items).unsqueeze(1);
+    if (use_image_)
+      e = e + net_->image->forward(image_.values.index_select(0, items)) *
+                  image_.mask.index_select(0, items).unsqueeze(1);
+    return e;
+  }
+
+  // TransR margin loss over kg_batch triples drawn uniformly (with replacement) from the
+  // whole graph: an epoch's cost stays bounded by the interaction count, not the KG size.
+  torch::Tensor KgLoss(framework::Rng& rng) {
+    kg_pos_.resize(static_cast<size_t>(kg_batch_));
+    std::vector<int64_t> h(kg_pos_.size()), r(kg_pos_.size()), t(kg_pos_.size());
+    for (size_t k = 0; k < kg_pos_.size(); ++k) {
+      kg_pos_[k] = (*triples_)[rng.UniformInt(triples_->size())];
+      h[k] = kg_pos_[k].head, r[k] = kg_pos_[k].relation, t[k] = kg_pos_[k].tail;
+    }
+    const encoders::Corruptions neg = encoders::CorruptTriples(kg_pos_, num_entities_, 1, rng);
+    return net_->kg->Loss(torch::tensor(h, torch::kInt64), torch::tensor(r, torch::kInt64),
+                          torch::tensor(t, torch::kInt64), torch::tensor(neg.heads, torch::kInt64),
+                          torch::tensor(neg.tails, torch::kInt64));
+  }
+
+  // Hyperparameters.
+  int64_t dim_ = 64, kg_batch_ = 1024, relation_dim_ = 64;
+  bool use_id_ = true, use_kg_ = true, use_text_ = true, use_image_ = true;
+  std::string text_spec_, image_spec_;
+  double lambda_kg_ = 1.0, kg_margin_ = 1.0, reg_ = 1e-4, id_dropout_ = 0.2;
+
+  // Training state.
+  std::shared_ptr<Net> net_;
+  torch::Tensor warm_, item_entity_, linked_;
+  ModalityTable text_, image_;
+  const std::vector<datasets::Triple>* triples_ = nullptr;
+  int64_t num_entities_ = 0;
+  std::vector<datasets::Triple> kg_pos_;
+};
+
+}  // namespace
+
+ModelEntry CkeEntry() {
+  return {kName, "multimodal",
+          "CKE: item = ID offset + jointly trained TransR entity vector + projected text and image "
+          "features, BPR + TransR loss (Zhang et al., KDD 2016)",
+          CkeParams(), [](const framework::Config& c) -> std::unique_ptr<Recommender> {
+            return std::make_unique<Cke>(c);
+          }};
+}
+
+}  // namespace recfuse::models::neural

@@ -1,0 +1,404 @@
+// mmfusion: recfuse's flagship multimodal recommender.
+//
+// Item side: one d-dimensional vector per modality, x_{i,m}:
+//   id     a learned item embedding; masked for items with no training interaction
+//          (an untrained embedding is noise, not evidence)
+//   text   learned projection of frozen text features (TF-IDF -> SVD by default)
+//   image  learned projection of frozen image features (HSV histogram + HOG by default)
+//   kg     learned projection of frozen KG entity embeddings (TransE by default)
+// User side: q_u = user ID embedding (use_id) + W_h * (mean content vector of the user's last
+// history_len training items) (use_history; a content profile that also serves users whose
+// ID embedding saw little data).
+// Fusion (fusion/fusion.h): by default attention conditioned on the user,
+//   a_{u,i,m} = masked softmax_m(<W_q q_u, W_k x_{i,m}> / sqrt(d) + b_m),
+//   score(u, i) = <q_u, sum_m a_{u,i,m} x_{i,m}>,
+// so each user weighs each item's modalities; missing modalities get weight 0. Full ranking
+// stays matrix products: per modality, Q' K_m^T (logits) and Q X_m^T (scores), then a
+// softmax across modalities per (user, item). Modality dropout during training teaches the
+// content paths to carry items whose ID vector is missing (cold start).
+// Every modality has a use_<m> switch for ablations.
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <mutex>
+
+#include "framework/error.h"
+#include "fusion/fusion.h"
+#include "models/neural/neural_base.h"
+#include "models/neural/neural_models.h"
+#include "models/serialize.h"
+
+namespace recfuse::models::neural {
+namespace {
+
+using framework::ParamSpec;
+using framework::ParamType;
+constexpr const char* kName = "mmfusion";
+
+std::vector<ParamSpec> MmFusionParams() {
+  std::vector<ParamSpec> p = {
+      {"dim", ParamType::kInt, "64", "size of every modality vector and of the user vector", 2, 4096, {}},
+      {"fusion", ParamType::kString, "attention", "how item modalities combine", 0, 0, fusion::FusionKinds()},
+      {"use_id", ParamType::kBool, "true", "user and item ID embeddings", 0, 0, {}},
+      {"use_text", ParamType::kBool, "true", "item text modality", 0, 0, {}},
+      {"use_image", ParamType::kBool, "true", "item image modality", 0, 0, {}},
+      {"use_kg", ParamType::kBool, "true", "knowledge-graph entity modality", 0, 0, {}},
+      {"use_history", ParamType::kBool, "true", "user content profile from the training history", 0, 0, {}},
+      {"text_features", ParamType::kString, "text:tfidf-svd:64", "frozen text encoder spec", 0, 0, {}},
+      {"image_features", ParamType::kString, "image:handcrafted", "frozen image encoder spec", 0, 0, {}},
+      {"kg_features", ParamType::kString, "kg:transe:32", "frozen KG encoder spec", 0, 0, {}},
+      {"content_hidden", ParamType::kInt, "0", "hidden width of the content projections (0 = linear)", 0, 65536, {}},
+      {"history_len", ParamType::kInt, "50", "most recent training items in the user profile", 1, 100000, {}},
+      {"modality_dropout", ParamType::kFloat, "0.2", "probability of dropping a modality of a training item", 0,
+       0.95, {}},
+      {"reg", ParamType::kFloat, "1e-4", "L2 weight on the batch's ID embeddings", 0, 100, {}},
+  };
+  TrainDefaults d;
+  d.epochs = 60;
+  d.batch_size = 1024;
+  d.lr = 2e-3;
+  d.loss = "bpr";
+  d.losses = {"bpr", "bce", "softmax"};
+  d.negatives = 1;
+  d.patience = 8;
+  for (auto& s : TrainParams(d)) p.push_back(std::move(s));
+  return p;
+}
+
+struct Net : torch::nn::Module {
+  torch::nn::Embedding user_id{nullptr}, item_id{nullptr};
+  std::vector<torch::nn::Sequential> proj;  // per content modality
+  torch::nn::Linear hist{nullptr};
+  fusion::Fusion fuse{nullptr};
+};
+
+class MmFusion final : public PairwiseRecommender {
+ public:
+  explicit MmFusion(const framework::Config& c) : PairwiseRecommender(kName, ReadTrainOptions(c, Specs())) {
+    const auto& s = Specs();
+    dim_ = c.GetInt(s, "dim");
+    fusion_kind_ = c.GetString(s, "fusion");
+    use_id_ = c.GetBool(s, "use_id");
+    use_history_ = c.GetBool(s, "use_history");
+    for (const char* m : {"text", "image", "kg"})
+      if (c.GetBool(s, std::string("use_") + m)) {
+        content_.push_back(m);
+        specs_.push_back(c.GetString(s, std::string(m) + "_features"));
+      }
+    hidden_ = c.GetInt(s, "content_hidden");
+    history_len_ = c.GetInt(s, "history_len");
+    dropout_ = c.GetDouble(s, "modality_dropout");
+    reg_ = c.GetDouble(s, "reg");
+    if (!use_id_ && content_.empty())
+      throw framework::ConfigError("mmfusion: every item modality is switched off (use_id/text/image/kg)");
+    if (!use_id_ && !use_history_)
+      throw framework::ConfigError("mmfusion: users need use_id or use_history");
+    dot_product_ = fusion_kind_ != "attention";
+  }
+
+  static const std::vector<ParamSpec>& Specs() {
+    static const std::vector<ParamSpec> kSpecs = MmFusionParams();
+    return kSpecs;
+  }
+
+  std::vector<std::pair<std::string, double>> ModalityWeights() const override { return weights_; }
+
+  void ScoreBlock(std::span<const Index> users, Eigen::Ref<RowMatrixXf> out) const override {
+    if (dot_product_) return NeuralRecommender::ScoreBlock(users, out);
+    CheckScoreArgs(users, out);
+    const Eigen::Index b = static_cast<Eigen::Index>(users.size()), n = num_items_;
+    const size_t m_count = xs_.size();
+    RowMatrixXf qb(b, dim_), pb(b, dim_);
+    for (Eigen::Index k = 0; k < b; ++k) {
+      qb.row(k) = qkeys_.row(users[static_cast<size_t>(k)]);
+      pb.row(k) = user_.row(users[static_cast<size_t>(k)]);
+    }
+    std::vector<RowMatrixXf> logits(m_count), scores(m_count);
+    for (size_t m = 0; m < m_count; ++m) {
+      logits[m].noalias() = qb * keys_[m].transpose();
+      scores[m].noalias() = pb * xs_[m].transpose();
+    }
+    // Per item: masked softmax across modalities of the logits, then the weighted score.
+    for (Eigen::Index k = 0; k < b; ++k)
+      for (Eigen::Index i = 0; i < n; ++i) {
+        float top = -std::numeric_limits<float>::infinity();
+        for (size_t m = 0; m < m_count; ++m)
+          if (mask_(i, static_cast<Eigen::Index>(m)) > 0) top = std::max(top, logits[m](k, i) + bias_[m]);
+        float den = 0, num = 0;
+        for (size_t m = 0; m < m_count; ++m)
+          if (mask_(i, static_cast<Eigen::Index>(m)) > 0) {
+            const float e = std::exp(logits[m](k, i) + bias_[m] - top);
+            den += e;
+            num += e * scores[m](k, i);
+          }
+        out(k, i) = den > 0 ? num / den : 0.0f;
+      }
+  }
+
+  void Save(std::ostream& out) const override {
+    if (dot_product_) {
+      NeuralRecommender::Save(out);
+      WriteWeights(out);
+      return;
+    }
+    if (!fitted_) throw framework::Error("mmfusion: Save before Fit");
+    WriteHeader(out, kName);
+    WritePod<int64_t>(out, static_cast<int64_t>(xs_.size()));
+    WriteMatrix(out, user_);
+    WriteMatrix(out, qkeys_);
+    WriteMatrix(out, mask_);
+    WriteVector(out, bias_);
+    for (size_t m = 0; m < xs_.size(); ++m) {
+      WriteMatrix(out, xs_[m]);
+      WriteMatrix(out, keys_[m]);
+    }
+    WriteWeights(out);
+  }
+
+  void Load(std::istream& in) override {
+    if (dot_product_) {
+      NeuralRecommender::Load(in);
+      ReadWeights(in);
+      return;
+    }
+    ReadHeader(in, kName);
+    const auto count = ReadPod<int64_t>(in);
+    if (count < 1 || count > 64) throw framework::Error("mmfusion: model file corrupt: modality count");
+    ReadMatrix(in, user_);
+    ReadMatrix(in, qkeys_);
+    ReadMatrix(in, mask_);
+    ReadVector(in, bias_);
+    xs_.assign(static_cast<size_t>(count), {});
+    keys_.assign(static_cast<size_t>(count), {});
+    for (int64_t m = 0; m < count; ++m) {
+      ReadMatrix(in, xs_[static_cast<size_t>(m)]);
+      ReadMatrix(in, keys_[static_cast<size_t>(m)]);
+    }
+    ReadWeights(in);
+    num_users_ = static_cast<Index>(user_.rows());
+    num_items_ = static_cast<Index>(mask_.rows());
+    dim_ = user_.cols();
+    if (qkeys_.rows() != user_.rows() || static_cast<int64_t>(bias_.size()) != count || mask_.cols() != count)
+      throw framework::Error("mmfusion: model file corrupt: shapes disagree");
+    for (int64_t m = 0; m < count; ++m)
+      if (xs_[static_cast<size_t>(m)].rows() != num_items_ || xs_[static_cast<size_t>(m)].cols() != dim_ ||
+          keys_[static_cast<size_t>(m)].rows() != num_items_)
+        throw framework::Error("mmfusion: model file corrupt: modality shapes disagree");
+    fitted_ = true;
+  }
+
+ protected:
+  void Build(const TrainData& td, const FitContext& ctx) override {
+    net_ = std::make_shared<Net>();
+    names_.clear();
+    tables_.clear();
+    masks_.clear();
+    if (use_id_) {
+      net_->user_id = net_->register_module("user_id", torch::nn::Embedding(td.num_users, dim_));
+      net_->item_id = net_->register_module("item_id", torch::nn::Embedding(td.num_items, dim_));
+      torch::nn::init::normal_(net_->user_id->weight, 0, 0.1);
+      torch::nn::init::normal_(net_->item_id->weight, 0, 0.1);
+      names_.push_back("id");
+      masks_.push_back(WarmItemMask(td));
+    }
+    for (size_t k = 0; k < content_.size(); ++k) {
+      ModalityTable t = LoadModality(td, ctx, specs_[k], kName, "use_" + content_[k]);
+      torch::nn::Sequential p;
+      if (hidden_ > 0) {
+        p->push_back(torch::nn::Linear(t.dim, hidden_));
+        p->push_back(torch::nn::ReLU());
+        p->push_back(torch::nn::Linear(hidden_, dim_));
+      } else {
+        p->push_back(torch::nn::Linear(t.dim, dim_));
+      }
+      net_->proj.push_back(net_->register_module("proj_" + content_[k], p));
+      names_.push_back(content_[k]);
+      tables_.push_back(t.values);
+      masks_.push_back(t.mask);
+    }
+    if (use_history_) {
+      net_->hist = net_->register_module("hist", torch::nn::Linear(dim_, dim_));
+      history_ = HistoryMatrix(td);
+    }
+    fusion::FusionOptions fo;
+    fo.kind = fusion_kind_;
+    fo.num_modalities = static_cast<int64_t>(names_.size());
+    fo.dim = dim_;
+    fo.query_dim = fusion_kind_ == "attention" ? dim_ : 0;
+    fo.modality_dropout = dropout_;
+    net_->fuse = net_->register_module("fuse", fusion::Fusion(fo));
+    item_mask_ = torch::stack(masks_, 1);
+    sampler_ = std::make_unique<PairSampler>(td);
+    pairs_ = &td.matrix;
+  }
+
+  torch::nn::Module& Root() override { return *net_; }
+
+  torch::Tensor BatchLoss(int64_t begin, int64_t end, framework::Rng& rng) override {
+    const auto batch = sampler_->Get(begin, end, opt_.negatives, rng);
+    const int64_t b = end - begin, per = 1 + opt_.negatives;
+    const torch::Tensor x = ItemModalities();            // [I, M, d]
+    const torch::Tensor q = UserVectors(x, batch.users);  // [B, d]
+    const torch::Tensor items = batch.Candidates();
+    const torch::Tensor xi = x.index_select(0, items);
+    const torch::Tensor mi = item_mask_.index_select(0, items);
+    const torch::Tensor qi = q.repeat_interleave(per, 0);
+    const fusion::FusionOutput f = net_->fuse->forward(xi, mi, qi);
+    const torch::Tensor scores = (f.fused * qi).sum(-1).view({b, per});
+    torch::Tensor loss = PairLoss(opt_.loss, scores.select(1, 0), scores.slice(1, 1));
+    if (use_id_ && reg_ > 0)
+      loss = loss + reg_ * (net_->user_id->forward(batch.users).pow(2).sum(-1).mean() +
+                            net_->item_id->forward(items).pow(2).sum(-1).mean());
+    return loss;
+  }
+
+  void PrepareInference() override {
+    const torch::Tensor x = ItemModalities();
+    const torch::Tensor q = UserVectors(x, Range(0, num_users_));
+    user_ = ToEigen(q);
+    const int64_t m_count = x.size(1);
+    if (dot_product_) {
+      // The fused item vector does not depend on the user: one item matrix.
+      const fusion::FusionOutput f = net_->fuse->forward(x, item_mask_);
+      item_ = ToEigen(f.fused);
+      item_bias_.resize(0);
+    } else {
+      qkeys_ = ToEigen(net_->fuse->QueryKeys(q));
+      const torch::Tensor keys = net_->fuse->ItemKeys(x);
+      xs_.clear();
+      keys_.clear();
+      for (int64_t m = 0; m < m_count; ++m) {
+        xs_.push_back(ToEigen(x.select(1, m)));
+        keys_.push_back(ToEigen(keys.select(1, m)));
+      }
+      mask_ = ToEigen(item_mask_);
+      const torch::Tensor bias = net_->fuse->ModalityBias().contiguous();
+      bias_.assign(bias.data_ptr<float>(), bias.data_ptr<float>() + bias.numel());
+    }
+    ComputeWeights(x, q);
+  }
+
+ private:
+  // Row-normalised users x items matrix over each user's last history_len training items.
+  torch::Tensor HistoryMatrix(const TrainData& td) const {
+    std::vector<int64_t> rows, cols;
+    std::vector<float> vals;
+    for (Index u = 0; u < td.num_users; ++u) {
+      const auto row = td.by_user.Row(u);
+      const int64_t len = static_cast<int64_t>(row.size());
+      const int64_t from = std::max<int64_t>(0, len - history_len_);
+      for (int64_t k = from; k < len; ++k) {
+        rows.push_back(u);
+        cols.push_back(row[static_cast<size_t>(k)]);
+        vals.push_back(1.0f / static_cast<float>(len - from));
+      }
+    }
+    const int64_t nnz = static_cast<int64_t>(vals.size());
+    torch::Tensor idx = torch::stack({torch::tensor(rows, torch::kInt64), torch::tensor(cols, torch::kInt64)});
+    return torch::sparse_coo_tensor(idx, torch::tensor(vals, torch::kFloat).view({nnz}), {td.num_users, td.num_items})
+        .coalesce();
+  }
+
+  torch::Tensor ItemModalities() {
+    std::vector<torch::Tensor> parts;
+    if (use_id_) parts.push_back(net_->item_id->weight);
+    for (size_t k = 0; k < tables_.size(); ++k) parts.push_back(net_->proj[k]->forward(tables_[k]));
+    return torch::stack(parts, 1);
+  }
+
+  // q_u for `users`: ID embedding + projected content profile of the history.
+  torch::Tensor UserVectors(const torch::Tensor& x, const torch::Tensor& users) {
+    torch::Tensor q;
+    if (use_id_) q = net_->user_id->forward(users);
+    if (use_history_) {
+      // The profile averages content vectors (ID vectors only when there is no content),
+      // masked per item, so that it exists for items and users the ID path cannot serve.
+      const int64_t first = use_id_ && !tables_.empty() ? 1 : 0;
+      const torch::Tensor xc = x.slice(1, first);
+      const torch::Tensor mc = item_mask_.slice(1, first);
+      const torch::Tensor content = (xc * mc.unsqueeze(-1)).sum(1) / mc.sum(1, true).clamp_min(1);
+      const torch::Tensor profile = torch::mm(history_, content).index_select(0, users);
+      const torch::Tensor h = net_->hist->forward(profile);
+      q = q.defined() ? q + h : h;
+    }
+    return q;
+  }
+
+  // Mean weight of each modality over the training (user, item) pairs.
+  void ComputeWeights(const torch::Tensor& x, const torch::Tensor& q) {
+    weights_.clear();
+    if (fusion_kind_ == "concat") return;
+    std::vector<int64_t> us, is;
+    for (Index u = 0; u < pairs_->outerSize(); ++u)
+      for (SpMat::InnerIterator it(*pairs_, u); it; ++it) {
+        us.push_back(u);
+        is.push_back(static_cast<int64_t>(it.col()));
+      }
+    if (us.empty()) return;
+    const torch::Tensor ut = torch::tensor(us, torch::kInt64), it = torch::tensor(is, torch::kInt64);
+    const torch::Tensor w =
+        net_->fuse->forward(x.index_select(0, it), item_mask_.index_select(0, it),
+                            fusion_kind_ == "attention" ? q.index_select(0, ut) : torch::Tensor())
+            .weights.mean(0);
+    for (size_t m = 0; m < names_.size(); ++m) weights_.emplace_back(names_[m], w[static_cast<int64_t>(m)].item<double>());
+  }
+
+  void WriteWeights(std::ostream& out) const {
+    WritePod<int64_t>(out, static_cast<int64_t>(weights_.size()));
+    for (const auto& [name, w] : weights_) {
+      WritePod<int64_t>(out, static_cast<int64_t>(name.size()));
+      out.write(name.data(), static_cast<std::streamsize>(name.size()));
+      WritePod(out, w);
+    }
+  }
+
+  void ReadWeights(std::istream& in) {
+    const auto n = ReadPod<int64_t>(in);
+    if (n < 0 || n > 64) throw framework::Error("mmfusion: model file corrupt: weights");
+    weights_.clear();
+    for (int64_t k = 0; k < n; ++k) {
+      const auto len = ReadPod<int64_t>(in);
+      if (len < 0 || len > 64) throw framework::Error("mmfusion: model file corrupt: weight name");
+      std::string name(static_cast<size_t>(len), '\0');
+      in.read(name.data(), len);
+      const auto w = ReadPod<double>(in);
+      weights_.emplace_back(std::move(name), w);
+    }
+  }
+
+  // Hyperparameters.
+  int64_t dim_ = 64;
+  std::string fusion_kind_;
+  bool use_id_ = true, use_history_ = true;
+  std::vector<std::string> content_, specs_;
+  int64_t hidden_ = 0, history_len_ = 50;
+  double dropout_ = 0.2, reg_ = 1e-4;
+
+  // Training state.
+  std::shared_ptr<Net> net_;
+  std::vector<std::string> names_;
+  std::vector<torch::Tensor> tables_, masks_;
+  torch::Tensor item_mask_, history_;
+  const SpMat* pairs_ = nullptr;
+
+  // Inference state (attention): per modality item vectors and keys; user vectors (user_)
+  // and scaled query keys; item x modality mask; modality biases.
+  std::vector<RowMatrixXf> xs_, keys_;
+  RowMatrixXf qkeys_, mask_;
+  std::vector<float> bias_;
+  std::vector<std::pair<std::string, double>> weights_;
+};
+
+}  // namespace
+
+ModelEntry MmFusionEntry() {
+  return {kName, "multimodal",
+          "flagship: ID, text, image and KG item vectors fused by per-user attention, with a content "
+          "profile of the user's history (recfuse)",
+          MmFusionParams(), [](const framework::Config& c) -> std::unique_ptr<Recommender> {
+            return std::make_unique<MmFusion>(c);
+          }};
+}
+
+}  // namespace recfuse::models::neural

@@ -1,0 +1,170 @@
+// vbpr: Visual Bayesian Personalized Ranking (He & McAuley, "VBPR: Visual Bayesian
+// Personalized Ranking from Implicit Feedback", AAAI 2016).
+//
+//   score(u, i) = beta_i + <gamma_u, gamma_i> + <theta_u, E f_i> + <beta', f_i>
+// with f_i the frozen image features of item i (standardised; 0 for items without an
+// image), E a learned projection to the visual factor space and beta' a global visual bias
+// vector, trained with BPR. It stays a dot product, so full ranking and GetFactors come
+// from the base: user = [gamma_u, theta_u, 1], item = [gamma_i, E f_i, <beta', f_i>],
+// item bias = beta_i.
+//   use_image=false -> plain BPR-MF (the visual terms vanish).
+//   use_id=false    -> the item side is content only (no gamma, no beta_i).
+// beta_i and gamma_i of items without training interactions are untrained noise, so they
+// are zeroed at inference: cold items are ranked by their visual terms alone.
+#include <Eigen/Core>
+#include <string>
+#include <vector>
+
+#include "framework/error.h"
+#include "models/neural/neural_base.h"
+#include "models/neural/neural_models.h"
+
+namespace recfuse::models::neural {
+namespace {
+
+using framework::ParamSpec;
+using framework::ParamType;
+constexpr const char* kName = "vbpr";
+
+std::vector<ParamSpec> VbprParams() {
+  std::vector<ParamSpec> p = {
+      {"dim", ParamType::kInt, "32", "latent (ID) factor size of gamma_u, gamma_i", 1, 4096, {}},
+      {"visual_dim", ParamType::kInt, "32", "visual factor size of theta_u and E f_i", 1, 4096, {}},
+      {"use_id", ParamType::kBool, "true", "ID factors gamma and item biases beta_i", 0, 0, {}},
+      {"use_image", ParamType::kBool, "true", "visual terms over frozen image features", 0, 0, {}},
+      {"image_features", ParamType::kString, "image:handcrafted", "frozen image encoder spec", 0, 0, {}},
+      {"reg", ParamType::kFloat, "1e-4", "L2 weight on the batch's user/item factors and biases", 0, 100, {}},
+      {"reg_visual", ParamType::kFloat, "1e-5", "L2 weight on E and beta'", 0, 100, {}},
+  };
+  TrainDefaults d;
+  d.epochs = 60;
+  d.batch_size = 2048;
+  d.lr = 5e-3;
+  d.loss = "bpr";
+  d.losses = {"bpr", "bce"};
+  d.negatives = 1;
+  d.patience = 6;
+  for (auto& s : TrainParams(d)) p.push_back(std::move(s));
+  return p;
+}
+
+struct Net : torch::nn::Module {
+  torch::nn::Embedding user_gamma{nullptr}, item_gamma{nullptr}, item_beta{nullptr};
+  torch::nn::Embedding user_theta{nullptr};
+  torch::nn::Linear project{nullptr};      // E
+  torch::nn::Linear visual_bias{nullptr};  // beta'
+};
+
+class Vbpr final : public PairwiseRecommender {
+ public:
+  explicit Vbpr(const framework::Config& c) : PairwiseRecommender(kName, ReadTrainOptions(c, Specs())) {
+    const auto& s = Specs();
+    dim_ = c.GetInt(s, "dim");
+    visual_dim_ = c.GetInt(s, "visual_dim");
+    use_id_ = c.GetBool(s, "use_id");
+    use_image_ = c.GetBool(s, "use_image");
+    image_spec_ = c.GetString(s, "image_features");
+    reg_ = c.GetDouble(s, "reg");
+    reg_visual_ = c.GetDouble(s, "reg_visual");
+    if (!use_id_ && !use_image_) throw framework::ConfigError("vbpr: use_id and use_image are both false");
+  }
+
+  static const std::vector<ParamSpec>& Specs() {
+    static const std::vector<ParamSpec> kSpecs = VbprParams();
+    return kSpecs;
+  }
+
+ protected:
+  void Build(const TrainData& td, const FitContext& ctx) override {
+    net_ = std::make_shared<Net>();
+    if (use_id_) {
+      net_->user_gamma = net_->register_module("user_gamma", torch::nn::Embedding(td.num_users, dim_));
+      net_->item_gamma = net_->register_module("item_gamma", torch::nn::Embedding(td.num_items, dim_));
+      net_->item_beta = net_->register_module("item_beta", torch::nn::Embedding(td.num_items, 1));
+      torch::nn::init::normal_(net_->user_gamma->weight, 0, 0.1);
+      torch::nn::init::normal_(net_->item_gamma->weight, 0, 0.1);
+      torch::nn::init::zeros_(net_->item_beta->weight);
+      warm_ = WarmItemMask(td);
+    }
+    if (use_image_) {
+      const ModalityTable t = LoadModality(td, ctx, image_spec_, kName, "use_image");
+      features_ = t.values;  // absent items are zero rows: no visual term
+      net_->user_theta = net_->register_module("user_theta", torch::nn::Embedding(td.num_users, visual_dim_));
+      net_->project = net_->register_module(
+          "project", torch::nn::Linear(torch::nn::LinearOptions(t.dim, visual_dim_).bias(false)));
+      net_->visual_bias =
+          net_->register_module("visual_bias", torch::nn::Linear(torch::nn::LinearOptions(t.dim, 1).bias(false)));
+      torch::nn::init::normal_(net_->user_theta->weight, 0, 0.1);
+      torch::nn::init::zeros_(net_->visual_bias->weight);
+    }
+    sampler_ = std::make_unique<PairSampler>(td);
+  }
+
+  torch::nn::Module& Root() override { return *net_; }
+
+  torch::Tensor BatchLoss(int64_t begin, int64_t end, framework::Rng& rng) override {
+    const auto batch = sampler_->Get(begin, end, opt_.negatives, rng);
+    const int64_t b = end - begin, per = 1 + opt_.negatives;
+    const torch::Tensor items = batch.Candidates();
+    const torch::Tensor users = batch.users.repeat_interleave(per, 0);
+    torch::Tensor scores = torch::zeros({b * per});
+    torch::Tensor penalty = torch::zeros({});
+    if (use_id_) {
+      const torch::Tensor gu = net_->user_gamma->forward(users), gi = net_->item_gamma->forward(items);
+      const torch::Tensor bi = net_->item_beta->forward(items).view({-1});
+      scores = scores + (gu * gi).sum(1) + bi;
+      penalty = penalty + gu.pow(2).sum(1).mean() + gi.pow(2).sum(1).mean() + bi.pow(2).mean();
+    }
+    if (use_image_) {
+      const torch::Tensor f = features_.index_select(0, items);
+      const torch::Tensor tu = net_->user_theta->forward(users);
+      scores = scores + (tu * net_->project->forward(f)).sum(1) + net_->visual_bias->forward(f).view({-1});
+      penalty = penalty + tu.pow(2).sum(1).mean();
+    }
+    scores = scores.view({b, per});
+    torch::Tensor loss = PairLoss(opt_.loss, scores.select(1, 0), scores.slice(1, 1)) + reg_ * penalty;
+    if (use_image_ && reg_visual_ > 0)
+      loss = loss + reg_visual_ * (net_->project->weight.pow(2).sum() + net_->visual_bias->weight.pow(2).sum());
+    return loss;
+  }
+
+  void PrepareInference() override {
+    std::vector<torch::Tensor> users, items;
+    if (use_id_) {
+      users.push_back(net_->user_gamma->weight);
+      items.push_back(net_->item_gamma->weight * warm_.unsqueeze(1));
+      item_bias_ = ToEigen((net_->item_beta->weight.view({-1}) * warm_).unsqueeze(1)).col(0);
+    } else {
+      item_bias_.resize(0);
+    }
+    if (use_image_) {
+      users.push_back(net_->user_theta->weight);
+      users.push_back(torch::ones({num_users_, 1}));
+      items.push_back(net_->project->forward(features_));
+      items.push_back(net_->visual_bias->forward(features_));
+    }
+    user_ = ToEigen(torch::cat(users, 1));
+    item_ = ToEigen(torch::cat(items, 1));
+  }
+
+ private:
+  // Hyperparameters.
+  int64_t dim_ = 32, visual_dim_ = 32;
+  bool use_id_ = true, use_image_ = true;
+  std::string image_spec_;
+  double reg_ = 1e-4, reg_visual_ = 1e-5;
+
+  // Training state.
+  std::shared_ptr<Net> net_;
+  torch::Tensor features_, warm_;
+};
+
+}  // namespace
+
+ModelEntry VbprEntry() {
+  return {kName, "multimodal",
+          "VBPR: BPR-MF plus visual factors over frozen image features (He & McAuley, AAAI 2016)", VbprParams(),
+          [](const framework::Config& c) -> std::unique_ptr<Recommender> { return std::make_unique<Vbpr>(c); }};
+}
+
+}  // namespace recfuse::models::neural

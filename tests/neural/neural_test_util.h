@@ -1,0 +1,175 @@
+// Shared fixtures of the neural-model tests: one tiny synthetic multimodal world per test
+// binary (generated once into a temp dir, all modalities, known signal strengths), its
+// splits, and a fit + evaluate helper that uses the real evaluator. Sizes are chosen so a
+// model trains in seconds on one core.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "datasets/load.h"
+#include "datasets/split.h"
+#include "datasets/synthetic.h"
+#include "eval/evaluator.h"
+#include "framework/config.h"
+#include "framework/error.h"
+#include "models/recommender.h"
+
+namespace recfuse::testing_neural {
+
+struct World {
+  std::string dir;
+  datasets::Dataset data;
+  // Removed with the process's statics (an atexit callback would run after them and touch
+  // a destroyed object).
+  ~World() {
+    std::error_code ec;
+    if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+  }
+};
+
+// Options of the tiny world: 400 users, 300 items, 16k interactions, 32x32 images.
+inline datasets::SyntheticOptions TinyWorldOptions() {
+  datasets::SyntheticOptions o;
+  o.seed = 7;
+  o.users = 400;
+  o.items = 300;
+  o.interactions = 16000;
+  o.image_size = 32;
+  o.threads = 1;
+  return o;
+}
+
+// Generated once per process (and per options seed), removed at exit.
+inline const World& TinyWorld() {
+  static std::unique_ptr<World> world = [] {
+    auto w = std::make_unique<World>();
+    char tmpl[] = "/tmp/recfuse_neural_XXXXXX";
+    RF_CHECK(mkdtemp(tmpl) != nullptr, "mkdtemp failed");
+    w->dir = tmpl;
+    datasets::GenerateSynthetic(w->dir + "/world", TinyWorldOptions());
+    w->data = datasets::LoadDataset(w->dir + "/world");
+    return w;
+  }();
+  return *world;
+}
+
+inline std::string CacheDir() { return TinyWorld().dir + "/cache"; }
+
+struct Fitted {
+  datasets::Split split;
+  models::TrainData td;
+  std::unique_ptr<models::Recommender> model;
+  std::vector<models::EpochRecord> curve;
+};
+
+inline eval::EvalTarget TargetOf(const World& w, const Fitted& f, bool on_valid = false) {
+  eval::EvalTarget t;
+  t.data = &w.data;
+  t.train = &f.td.matrix;
+  t.test_rows = on_valid ? f.split.valid : f.split.test;
+  if (!on_valid) t.exclude_rows = f.split.valid;
+  return t;
+}
+
+// Creates `name` with `params` through the registry, fits it on `split` (validation-based
+// early stopping on NDCG@10 when the split has a validation part) and returns it.
+inline std::unique_ptr<Fitted> FitOn(const std::string& name, const framework::Config& params,
+                                     const std::string& split = "ratio:0.8,0.1,0.1", uint64_t seed = 1,
+                                     int threads = 1) {
+  const World& w = TinyWorld();
+  auto f = std::make_unique<Fitted>();
+  f->split = datasets::MakeSplit(w.data, datasets::SplitSpec::Parse(split), seed);
+  f->td = models::MakeTrainData(w.data, f->split.train, f->split.valid);
+  f->model = models::CreateModel(name, params);
+  models::FitContext ctx;
+  ctx.threads = threads;
+  ctx.seed = seed;
+  ctx.cache_dir = CacheDir();
+  ctx.on_epoch = [&f](const models::EpochRecord& r) { f->curve.push_back(r); };
+  Fitted* raw = f.get();
+  if (!f->split.valid.empty())
+    ctx.validate = [raw, &w](const models::Recommender& m) {
+      eval::EvalOptions o;
+      o.ks = {10};
+      o.metrics = {"ndcg"};
+      return eval::Evaluate(m, TargetOf(w, *raw, /*on_valid=*/true), o).metrics.at(0).value;
+    };
+  f->model->Fit(f->td, ctx);
+  return f;
+}
+
+// metric@k of a fitted model on its test split (full ranking).
+inline double TestMetric(const Fitted& f, const std::string& metric, int k) {
+  eval::EvalOptions o;
+  o.ks = {k};
+  o.metrics = {metric};
+  return eval::Evaluate(*f.model, TargetOf(TinyWorld(), f), o).metrics.at(0).value;
+}
+
+inline framework::Config Params(const std::map<std::string, std::string>& kv) {
+  framework::Config c;
+  for (const auto& [k, v] : kv) c.Set(k, v);
+  return c;
+}
+
+inline models::RowMatrixXf ScoreAll(const models::Recommender& m, datasets::Index users, datasets::Index items) {
+  std::vector<datasets::Index> ids(static_cast<size_t>(users));
+  for (datasets::Index u = 0; u < users; ++u) ids[static_cast<size_t>(u)] = u;
+  models::RowMatrixXf out(users, items);
+  m.ScoreBlock(ids, out);
+  return out;
+}
+
+// The contract every neural model keeps (the classic models' suite, adapted): finite,
+// non-constant scores; a user's row does not depend on the rest of the batch; Save/Load
+// reproduces the scores exactly; bad ids and shapes throw; the same seed retrains to the
+// same scores; scoring before Fit throws.
+inline void ExpectModelContract(const std::string& name, const framework::Config& params,
+                                const std::string& split = "ratio:0.8,0.1,0.1") {
+  const World& w = TinyWorld();
+  const auto nu = w.data.num_users(), ni = w.data.num_items();
+  auto a = FitOn(name, params, split, /*seed=*/3);
+  const models::RowMatrixXf all = ScoreAll(*a->model, nu, ni);
+  ASSERT_TRUE(all.allFinite()) << name;
+  EXPECT_GT(all.maxCoeff() - all.minCoeff(), 1e-4) << name << ": constant scores";
+  for (datasets::Index u : {datasets::Index{0}, nu / 2, nu - 1}) {
+    models::RowMatrixXf one(1, ni);
+    const datasets::Index ids[] = {u};
+    a->model->ScoreBlock(ids, one);
+    EXPECT_LT((one.row(0) - all.row(u)).cwiseAbs().maxCoeff(), 1e-4) << name << ": batch != single for user " << u;
+  }
+  std::stringstream blob;
+  a->model->Save(blob);
+  auto loaded = models::CreateModel(name, params);
+  loaded->Load(blob);
+  EXPECT_EQ((ScoreAll(*loaded, nu, ni) - all).cwiseAbs().maxCoeff(), 0.0f) << name << ": Save/Load changed scores";
+  {
+    models::RowMatrixXf bad(1, ni);
+    const datasets::Index ids[] = {nu};
+    EXPECT_THROW(a->model->ScoreBlock(ids, bad), framework::Error) << name;
+    models::RowMatrixXf wrong(1, ni + 1);
+    const datasets::Index ok[] = {0};
+    EXPECT_THROW(a->model->ScoreBlock(ok, wrong), framework::Error) << name;
+  }
+  auto fresh = models::CreateModel(name, params);
+  {
+    models::RowMatrixXf o(1, ni);
+    const datasets::Index ids[] = {0};
+    EXPECT_THROW(fresh->ScoreBlock(ids, o), framework::Error) << name << ": scoring before Fit";
+  }
+  auto b = FitOn(name, params, split, /*seed=*/3);
+  EXPECT_EQ((ScoreAll(*b->model, nu, ni) - all).cwiseAbs().maxCoeff(), 0.0f) << name << ": same seed, other scores";
+  auto bad_params = params;
+  bad_params.Set("no_such_param", "1");
+  EXPECT_THROW(models::CreateModel(name, bad_params), framework::ConfigError) << name;
+}
+
+}  // namespace recfuse::testing_neural
