@@ -20,7 +20,8 @@ int CmdRun(const std::vector<std::string>& args) {
       ("out", po::value<std::string>(), "output folder (required); rerunning resumes")
       ("set", po::value<std::vector<std::string>>(&sets)->composing(),
        "key=value override of any experiment key, e.g. seeds=0 or model.bpr.dim=32")
-      ("shard", po::value<std::string>()->default_value("0/1"), "run the cells with index % n == i, as i/n")
+      ("shard", po::value<std::string>(),
+       "run the cells with index % n == i, as i/n (default: rank/size of mpirun's environment, else 0/1)")
       ("cache-dir", po::value<std::string>(), "split cache folder (default ~/.cache/recfuse; 'none' disables)")
       ("no-report", "skip building the HTML report")
       ("log-level", po::value<std::string>()->default_value("info"), "debug|info|warn|error|quiet");
@@ -37,28 +38,37 @@ int CmdRun(const std::vector<std::string>& args) {
 
   experiments::RunOptions opt;
   opt.out_dir = vm["out"].as<std::string>();
-  const std::string shard = vm["shard"].as<std::string>();
-  const size_t slash = shard.find('/');
-  int64_t i = -1, n = -1;
-  if (slash == std::string::npos || !framework::ParseInt64(shard.substr(0, slash), &i) ||
-      !framework::ParseInt64(shard.substr(slash + 1), &n) || n < 1 || i < 0 || i >= n)
-    throw framework::ConfigError("--shard must be i/n with 0 <= i < n, got '" + shard + "'");
-  opt.shard_index = static_cast<int>(i);
-  opt.shard_count = static_cast<int>(n);
+  if (vm.count("shard")) {
+    const std::string shard = vm["shard"].as<std::string>();
+    const size_t slash = shard.find('/');
+    int64_t i = -1, n = -1;
+    if (slash == std::string::npos || !framework::ParseInt64(shard.substr(0, slash), &i) ||
+        !framework::ParseInt64(shard.substr(slash + 1), &n) || n < 1 || i < 0 || i >= n)
+      throw framework::ConfigError("--shard must be i/n with 0 <= i < n, got '" + shard + "'");
+    opt.shard_index = static_cast<int>(i);
+    opt.shard_count = static_cast<int>(n);
+  } else if (experiments::ShardFromEnvironment(&opt.shard_index, &opt.shard_count)) {
+    RF_LOG(Info) << "MPI launcher environment: running shard " << opt.shard_index << "/" << opt.shard_count;
+  }
   opt.cache_dir = experiments::DefaultCacheDir();
   if (vm.count("cache-dir")) {
     const std::string c = vm["cache-dir"].as<std::string>();
     opt.cache_dir = c == "none" ? "" : c;
   }
-  const bool build_report = !vm.count("no-report");
+  // A shard's report would show only its slice; `recfuse merge` builds the full one.
+  const bool build_report = !vm.count("no-report") && opt.shard_count == 1;
 
   const auto exp = experiments::LoadExperiment(vm["experiment"].as<std::string>(), sets);
-  framework::Stopwatch sw;
-  const int ran = experiments::RunExperiment(exp, opt);
+  experiments::RunStats stats;
+  experiments::RunExperiment(exp, opt, &stats);
   if (build_report) reports::BuildReport(opt.out_dir);
-  std::printf("%s: ran %d cell(s) in %.1fs, peak RSS %.0f MB; results: %s/results.csv%s\n", exp.name.c_str(), ran,
-              sw.Seconds(), framework::PeakRssBytes() / 1048576.0, opt.out_dir.c_str(),
-              build_report ? (", report: " + opt.out_dir + "/report/index.html").c_str() : "");
+  std::string where = "results: " + opt.out_dir + "/results.csv";
+  if (build_report) where += ", report: " + opt.out_dir + "/report/index.html";
+  if (opt.shard_count > 1)
+    where += " (shard " + std::to_string(opt.shard_index) + "/" + std::to_string(opt.shard_count) +
+             "; combine with 'recfuse merge')";
+  std::printf("%s: ran %d cell(s), skipped %d finished, in %.1fs; sweep peak RSS %.0f MB; %s\n", exp.name.c_str(),
+              stats.ran, stats.skipped, stats.seconds, stats.peak_rss_bytes / 1048576.0, where.c_str());
   return 0;
 }
 

@@ -15,6 +15,7 @@ int CmdEvaluate(const std::vector<std::string>& args);
 int CmdModels(const std::vector<std::string>& args);
 int CmdRun(const std::vector<std::string>& args);
 int CmdReport(const std::vector<std::string>& args);
+int CmdMerge(const std::vector<std::string>& args);
 int CmdEncode(const std::vector<std::string>& args);
 
 }  // namespace recfuse::apps

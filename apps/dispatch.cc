@@ -22,6 +22,9 @@ commands:
                                    text:tfidf-svd:DIM, kg:transe:DIM, kg:transr:DIM)
   models                           list registered models and their hyperparameters
   run EXPERIMENT --out DIR         run an experiment sweep and write its report
+  run EXPERIMENT --out DIR --shard i/n
+                                   run one slice of the grid (under mpirun: rank/size)
+  merge OUT_DIR [SHARD_DIR ...]    combine shard outputs into one results.csv + report
   report RESULTS_DIR               rebuild the report from stored results
   version                          print version and git commit
 
@@ -57,6 +60,7 @@ int Dispatch(const std::vector<std::string>& args) {
 #endif
   if (cmd == "run") return CmdRun(rest);
   if (cmd == "report") return CmdReport(rest);
+  if (cmd == "merge") return CmdMerge(rest);
   throw framework::ConfigError("unknown command '" + cmd + "'; run 'recfuse --help' for the list");
 }
 

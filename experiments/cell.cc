@@ -1,10 +1,22 @@
 #include "experiments/cell.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <mutex>
+
+#include "datasets/hdf5_util.h"
 
 #include "datasets/split.h"
 #include "datasets/split_cache.h"
+#include "framework/config.h"
 #include "framework/error.h"
 #include "framework/hash.h"
 #include "framework/io.h"
@@ -26,6 +38,7 @@ nlohmann::json CellSpec::ToJson() const {
   j["metrics"] = eval.metrics;
   j["sampled_negatives"] = eval.sampled_negatives;
   j["threads"] = threads;
+  j["valid_metric"] = valid_metric;
   return j;
 }
 
@@ -39,6 +52,8 @@ std::string DefaultCacheDir() {
 CellResult RunCell(const datasets::Dataset& data, const CellSpec& spec, eval::EvalTarget* target_out,
                    models::TrainData* train_out) {
   CellResult result;
+  result.rss_before_bytes = framework::CurrentRssBytes();
+  result.peak_rss_scope = framework::ResetPeakRss() ? "cell" : "process";
   const framework::Stopwatch total;
   const auto split_spec = datasets::SplitSpec::Parse(spec.split);
   const datasets::Split split = datasets::LoadOrMakeSplit(data, split_spec, spec.seed, spec.cache_dir);
@@ -58,6 +73,30 @@ CellResult RunCell(const datasets::Dataset& data, const CellSpec& spec, eval::Ev
     result.curve.push_back(r);
     RF_LOG(Debug) << spec.model << " epoch " << r.epoch << " loss " << r.loss;
   };
+  ctx.cache_dir = spec.cache_dir;
+  ctx.progress = true;
+  ctx.valid_metric_name = spec.valid_metric;
+  if (!split.valid.empty()) {
+    const auto at = spec.valid_metric.find('@');
+    eval::EvalOptions vopt;
+    vopt.metrics = {at == std::string::npos ? spec.valid_metric : spec.valid_metric.substr(0, at)};
+    int64_t k = 10;
+    if (at != std::string::npos && (!framework::ParseInt64(spec.valid_metric.substr(at + 1), &k) || k <= 0))
+      throw framework::ConfigError("valid_metric '" + spec.valid_metric + "': expected <metric>@<K>, e.g. ndcg@10");
+    vopt.ks = {static_cast<int>(k)};
+    vopt.threads = spec.threads;
+    vopt.seed = framework::DeriveSeed(spec.seed, 0x7a11d);
+    ctx.validate = [&data, &td, &split, vopt](const models::Recommender& m) {
+      eval::EvalTarget vt;
+      vt.data = &data;
+      vt.train = &td.matrix;
+      vt.test_rows = split.valid;
+      const eval::EvalResult r = eval::Evaluate(m, vt, vopt);
+      for (const auto& mv : r.metrics)
+        if (mv.k == vopt.ks[0] || mv.k == 0) return mv.value;
+      return std::numeric_limits<double>::quiet_NaN();
+    };
+  }
   framework::Stopwatch sw;
   model->Fit(td, ctx);
   result.fit_seconds = sw.Seconds();
@@ -74,6 +113,9 @@ CellResult RunCell(const datasets::Dataset& data, const CellSpec& spec, eval::Ev
   result.eval = eval::Evaluate(*model, target, eopt);
   result.groups = eval::AnalyzeGroups(*model, target, eopt, result.eval);
   result.eval_seconds = sw.Seconds();
+  // Current RSS first: the high-water mark read afterwards then bounds it by construction
+  // (ASan's allocator grows the heap between two reads in the other order).
+  result.rss_after_bytes = framework::CurrentRssBytes();
   result.peak_rss_bytes = framework::PeakRssBytes();
   result.train_interactions = static_cast<int64_t>(train_rows.size());
   result.test_interactions = static_cast<int64_t>(split.test.size());
@@ -89,6 +131,9 @@ CellResult RunCell(const datasets::Dataset& data, const CellSpec& spec, eval::Ev
   m["eval_seconds"] = result.eval_seconds;
   m["total_seconds"] = total.Seconds();
   m["peak_rss_bytes"] = result.peak_rss_bytes;
+  m["peak_rss_scope"] = result.peak_rss_scope;
+  m["rss_before_bytes"] = result.rss_before_bytes;
+  m["rss_after_bytes"] = result.rss_after_bytes;
   m["train_interactions"] = result.train_interactions;
   m["valid_interactions"] = split.valid.size();
   m["test_interactions"] = result.test_interactions;
@@ -100,6 +145,9 @@ CellResult RunCell(const datasets::Dataset& data, const CellSpec& spec, eval::Ev
                      {"valid_metric", std::isnan(r.valid_metric) ? nlohmann::json() : nlohmann::json(r.valid_metric)},
                      {"seconds", r.seconds}});
   m["curve"] = curve;
+  nlohmann::json weights = nlohmann::json::object();
+  for (const auto& [name, w] : model->ModalityWeights()) weights[name] = w;
+  if (!weights.empty()) m["modality_weights"] = weights;
   m["finished_at"] = framework::NowIso8601();
 
   if (train_out) *train_out = std::move(td);
@@ -109,6 +157,125 @@ CellResult RunCell(const datasets::Dataset& data, const CellSpec& spec, eval::Ev
     *target_out = std::move(target);
   }
   return result;
+}
+
+namespace {
+
+namespace h5 = datasets::hdf5;
+
+void SyncPath(const std::string& p, int flags) {
+  const int fd = ::open(p.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+void WritePerUserH5(const std::string& path, const std::vector<std::string>& users,
+                    const std::map<std::string, std::vector<double>>& columns) {
+  static std::atomic<uint64_t> counter{0};
+  const std::filesystem::path target(path);
+  // Same temporary naming as framework::AtomicFile (".<name>.tmp.*"): never read as a result.
+  const std::string tmp = (target.parent_path() / ("." + target.filename().string() + ".tmp." +
+                                                   std::to_string(::getpid()) + "." + std::to_string(counter++)))
+                              .string();
+  std::lock_guard<std::mutex> lock(h5::Mutex());
+  h5::QuietErrors quiet;
+  try {
+    h5::Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+    if (!file.ok()) throw framework::IoError(path + ": cannot create " + tmp);
+    const hsize_t n = users.size();
+    {
+      h5::Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+      H5Tset_size(type.get(), H5T_VARIABLE);
+      H5Tset_cset(type.get(), H5T_CSET_UTF8);
+      h5::Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+      h5::Handle dset(H5Dcreate2(file.get(), "users", type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                                 H5P_DEFAULT),
+                      H5Dclose);
+      std::vector<const char*> ptrs;
+      for (const auto& u : users) ptrs.push_back(u.c_str());
+      if (!dset.ok() || (n > 0 && H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0))
+        throw framework::IoError(path + ": cannot write dataset 'users'");
+    }
+    for (const auto& [name, values] : columns) {
+      if (values.size() != users.size())
+        throw framework::Error(path + ": column '" + name + "' has " + std::to_string(values.size()) +
+                               " values for " + std::to_string(users.size()) + " users");
+      h5::Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+      h5::Handle dset(H5Dcreate2(file.get(), name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                                 H5P_DEFAULT),
+                      H5Dclose);
+      if (!dset.ok() ||
+          (n > 0 && H5Dwrite(dset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0))
+        throw framework::IoError(path + ": cannot write dataset '" + name + "'");
+    }
+    if (!file.Close()) throw framework::IoError(path + ": cannot flush " + tmp);
+    SyncPath(tmp, O_RDONLY);
+    if (::rename(tmp.c_str(), path.c_str()) != 0)
+      throw framework::IoError(path + ": rename failed: " + std::strerror(errno));
+    const std::string dir = target.parent_path().string();
+    SyncPath(dir.empty() ? "." : dir, O_RDONLY | O_DIRECTORY);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+}
+
+herr_t CollectName(hid_t, const char* name, const H5L_info_t*, void* out) {
+  static_cast<std::vector<std::string>*>(out)->push_back(name);
+  return 0;
+}
+
+}  // namespace
+
+PerUserTable ReadPerUserH5(const std::string& path) {
+  PerUserTable t;
+  std::lock_guard<std::mutex> lock(h5::Mutex());
+  h5::QuietErrors quiet;
+  if (!framework::FileExists(path)) throw framework::IoError(path + ": not found");
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file.ok()) throw framework::IoError(path + ": not an HDF5 file");
+  std::vector<std::string> names;
+  if (H5Literate(file.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, CollectName, &names) < 0)
+    throw framework::IoError(path + ": cannot list datasets");
+  auto length = [&](hid_t dset, const std::string& name) {
+    h5::Handle space(H5Dget_space(dset), H5Sclose);
+    hsize_t n = 0;
+    if (!space.ok() || H5Sget_simple_extent_ndims(space.get()) != 1 || H5Sget_simple_extent_dims(space.get(), &n, nullptr) < 0)
+      throw framework::IoError(path + ": dataset '" + name + "' is not one-dimensional");
+    return n;
+  };
+  {
+    h5::Handle dset(H5Dopen2(file.get(), "users", H5P_DEFAULT), H5Dclose);
+    if (!dset.ok()) throw framework::IoError(path + ": no dataset 'users'");
+    const hsize_t n = length(dset.get(), "users");
+    h5::Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(type.get(), H5T_VARIABLE);
+    H5Tset_cset(type.get(), H5T_CSET_UTF8);
+    std::vector<char*> ptrs(n, nullptr);
+    if (n > 0 && H5Dread(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
+      throw framework::IoError(path + ": cannot read 'users'");
+    for (char* p : ptrs) t.users.emplace_back(p ? p : "");
+    if (n > 0) {
+      h5::Handle space(H5Dget_space(dset.get()), H5Sclose);
+      H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, ptrs.data());
+    }
+  }
+  for (const auto& name : names) {
+    if (name == "users") continue;
+    h5::Handle dset(H5Dopen2(file.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
+    if (!dset.ok()) throw framework::IoError(path + ": cannot open dataset '" + name + "'");
+    const hsize_t n = length(dset.get(), name);
+    if (n != t.users.size())
+      throw framework::IoError(path + ": dataset '" + name + "' has " + std::to_string(n) + " rows, 'users' has " +
+                               std::to_string(t.users.size()));
+    std::vector<double> v(n);
+    if (n > 0 && H5Dread(dset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0)
+      throw framework::IoError(path + ": cannot read dataset '" + name + "'");
+    t.columns.push_back(name);
+    t.values.push_back(std::move(v));
+  }
+  return t;
 }
 
 void WriteCellOutputs(const std::string& dir, const CellSpec& spec, const eval::EvalTarget& target,
@@ -145,6 +312,11 @@ void WriteCellOutputs(const std::string& dir, const CellSpec& spec, const eval::
       per_user << "\n";
     }
     per_user.Commit();
+    std::vector<std::string> users;
+    users.reserve(result.eval.users.size());
+    for (const auto u : result.eval.users) users.emplace_back(target.data->users.Token(u));
+    std::map<std::string, std::vector<double>> columns(result.eval.per_user.begin(), result.eval.per_user.end());
+    WritePerUserH5(dir + "/per_user.h5", users, columns);
   }
   nlohmann::json j = result.meta;
   nlohmann::json metrics = nlohmann::json::array();

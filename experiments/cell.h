@@ -26,7 +26,10 @@ struct CellSpec {
   framework::Config model_params;     // validated against the model's ParamSpecs
   eval::EvalOptions eval;
   int threads = 1;
-  std::string cache_dir;              // split cache; "" = none
+  std::string cache_dir;              // split and frozen-feature cache; "" = none
+  // Early stopping / best-checkpoint criterion of iterative models, "<metric>@<k>" on the
+  // validation split (full ranking, training items masked).
+  std::string valid_metric = "ndcg@10";
 
   // Canonical description used in the resume key and recorded with the result.
   nlohmann::json ToJson() const;
@@ -38,7 +41,15 @@ struct CellResult {
   std::vector<models::EpochRecord> curve;  // per-epoch loss / validation metric
   double fit_seconds = 0;
   double eval_seconds = 0;
+  // Memory of the cell, from /proc/self/status. RunCell resets the kernel's RSS watermark
+  // when it starts (framework::ResetPeakRss), so peak_rss_bytes is the process's highest
+  // RSS while this cell ran: it includes what the process already held (loaded datasets,
+  // caches), i.e. rss_before_bytes, plus the cell's own working set. Where the reset is not
+  // supported peak_rss_scope is "process" (peak since the process started), else "cell".
   int64_t peak_rss_bytes = 0;
+  int64_t rss_before_bytes = 0;
+  int64_t rss_after_bytes = 0;
+  std::string peak_rss_scope = "cell";
   int64_t train_interactions = 0;
   int64_t test_interactions = 0;
   nlohmann::json meta;  // config, seed, data hash, git commit, timings, memory
@@ -49,10 +60,24 @@ CellResult RunCell(const datasets::Dataset& data, const CellSpec& spec,
                    eval::EvalTarget* target_out = nullptr, models::TrainData* train_out = nullptr);
 
 // Writes metrics.csv, test.tsv, topk.tsv (WriteEvidence), groups.csv, per_user.tsv (one
-// row per evaluated user, one column per metric@k: the input of significance tests) and,
-// last, run.json into dir. run.json doubles as the cell's "finished" marker.
+// row per evaluated user, one column per metric@k: the input of significance tests),
+// per_user.h5 (the same table: string dataset /users, one float64 dataset per metric@k, in
+// the TSV's row order) and, last, run.json into dir. run.json doubles as the cell's
+// "finished" marker. Every file is written to a temporary name and renamed into place.
+// Takes the process-wide HDF5 lock (datasets::hdf5::Mutex) for the HDF5 part.
 void WriteCellOutputs(const std::string& dir, const CellSpec& spec, const eval::EvalTarget& target,
                       const CellResult& result);
+
+// The per-user table of a cell, as stored in per_user.h5.
+struct PerUserTable {
+  std::vector<std::string> users;              // user tokens, one per row
+  std::vector<std::string> columns;            // "metric@k" (or "metric"), sorted by name
+  std::vector<std::vector<double>> values;     // values[c][row]
+};
+
+// Reads per_user.h5; throws IoError naming the file on a missing or malformed file.
+// Thread-safe (takes the HDF5 lock).
+PerUserTable ReadPerUserH5(const std::string& path);
 
 // Default split-cache directory: $RECFUSE_CACHE, else $XDG_CACHE_HOME/recfuse, else
 // $HOME/.cache/recfuse.

@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -27,7 +32,8 @@ using framework::ParamType;
 namespace {
 
 // Bumped when the meaning of a stored cell changes, so stale cells are not reused.
-constexpr int kResultFormat = 1;
+// 2: cells also write per_user.h5 and record ablation and per-cell RSS (older cells rerun).
+constexpr int kResultFormat = 2;
 
 const std::vector<framework::ParamSpec>& TopLevelSpecs() {
   static const std::vector<framework::ParamSpec> kSpecs = {
@@ -43,6 +49,10 @@ const std::vector<framework::ParamSpec>& TopLevelSpecs() {
       {"sampled_negatives", ParamType::kInt, "0", "0 = full ranking", 0, 1e7},
       {"threads", ParamType::kInt, "2", "worker threads per cell", 1, 1024},
       {"baseline", ParamType::kString, "", "model label that significance tests compare against"},
+      {"valid_metric", ParamType::kString, "ndcg@10",
+       "early-stopping criterion of iterative models on the validation split, <metric>@<K>"},
+      {"ablations", ParamType::kString, "none",
+       "modality ablations: comma list of none, -id, -text, -image, -kg, -history"},
   };
   return kSpecs;
 }
@@ -115,6 +125,7 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
   exp.description = top.GetString(TopLevelSpecs(), "description");
   exp.threads = static_cast<int>(top.GetInt(TopLevelSpecs(), "threads"));
   exp.baseline = top.GetString(TopLevelSpecs(), "baseline");
+  exp.valid_metric = top.GetString(TopLevelSpecs(), "valid_metric");
 
   for (const auto& name : top.GetStringList("datasets", {})) {
     DatasetEntry d;
@@ -171,6 +182,25 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
   for (auto k : top.GetIntList("ks", {10, 20, 50})) exp.eval.ks.push_back(static_cast<int>(k));
   if (top.Has("metrics")) exp.eval.metrics = top.GetStringList("metrics", {});
   exp.eval.sampled_negatives = static_cast<int>(top.GetInt(TopLevelSpecs(), "sampled_negatives"));
+  exp.ablations = {"none"};
+  for (const auto& a : top.GetStringList("ablations", {"none"})) {
+    if (a == "none") continue;
+    const auto& known = AblatableModalities();
+    if (a.size() < 2 || a[0] != '-' || std::find(known.begin(), known.end(), a.substr(1)) == known.end())
+      throw ConfigError("ablations: '" + a + "' is not one of none, -id, -text, -image, -kg, -history (from " +
+                        top.Origin("ablations") + ")");
+    if (std::find(exp.ablations.begin(), exp.ablations.end(), a) != exp.ablations.end())
+      throw ConfigError("ablations: '" + a + "' listed twice (from " + top.Origin("ablations") + ")");
+    exp.ablations.push_back(a);
+  }
+  for (const auto& a : exp.ablations) {
+    bool applies = false;
+    for (const auto& m : exp.models) applies |= AblationApplies(models::FindModel(m.type).params, m.params, a);
+    if (!applies) {
+      RF_LOG(Warn) << "ablation " << a << " applies to no model of " << path << " (none declares use_" << a.substr(1)
+                   << "); it adds no cells";
+    }
+  }
   if (!exp.baseline.empty()) {
     bool found = false;
     for (const auto& m : exp.models) found |= m.label == exp.baseline;
@@ -179,13 +209,30 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
   return exp;
 }
 
+const std::vector<std::string>& AblatableModalities() {
+  static const std::vector<std::string> kModalities = {"id", "text", "image", "kg", "history"};
+  return kModalities;
+}
+
+bool AblationApplies(const std::vector<framework::ParamSpec>& specs, const framework::Config& model_params,
+                     const std::string& ablation) {
+  if (ablation == "none") return true;
+  const std::string param = "use_" + ablation.substr(1);
+  bool declared = false;
+  for (const auto& p : specs) declared |= p.name == param;
+  if (!declared) return false;
+  return !model_params.Has(param) || model_params.GetBool(param, true);
+}
+
 std::vector<GridCell> ExpandGrid(const Experiment& exp) {
   std::vector<GridCell> cells;
   for (size_t d = 0; d < exp.datasets.size(); ++d)
     for (const auto& split : exp.splits)
       for (double frac : exp.train_fractions)
         for (uint64_t seed : exp.seeds)
-          for (const auto& m : exp.models) {
+          for (const auto& m : exp.models)
+            for (const auto& ablation : exp.ablations) {
+            if (!AblationApplies(models::FindModel(m.type).params, m.params, ablation)) continue;
             GridCell c;
             c.dataset_index = d;
             c.model_label = m.label;
@@ -197,6 +244,9 @@ std::vector<GridCell> ExpandGrid(const Experiment& exp) {
             c.spec.model_params = m.params;
             c.spec.eval = exp.eval;
             c.spec.threads = exp.threads;
+            c.spec.valid_metric = exp.valid_metric;
+            c.ablation = ablation;
+            if (ablation != "none") c.spec.model_params.Set("use_" + ablation.substr(1), "false", "ablation " + ablation);
             cells.push_back(std::move(c));
           }
   return cells;
@@ -211,7 +261,8 @@ std::string CellKey(const CellSpec& spec, uint64_t data_hash) {
 namespace {
 
 std::string CellDir(const std::string& out, const GridCell& c, const std::string& key) {
-  return out + "/cells/" + c.spec.dataset_name + "__" + c.model_label + "__" + key;
+  return out + "/cells/" + c.spec.dataset_name + "__" + c.model_label + (c.ablation == "none" ? "" : c.ablation) +
+         "__" + key;
 }
 
 datasets::Dataset LoadEntry(const DatasetEntry& d, const std::string& out_dir) {
@@ -220,9 +271,35 @@ datasets::Dataset LoadEntry(const DatasetEntry& d, const std::string& out_dir) {
     path = out_dir + "/data/" + d.name;
     const auto opt = datasets::SyntheticOptionsFromConfig(d.generator);
     // Regenerate unless the folder holds a complete world (the meta file is written last).
+    // Shards (mpirun ranks) may share OUT: each generates into its own temporary folder and
+    // renames it into place; the world is a pure function of its options, so whichever
+    // rename wins is the same world, and a reader never sees a half-written one.
     if (!framework::FileExists(path + "/truth_meta.json")) {
       RF_LOG(Info) << "generating synthetic world '" << d.name << "' into " << path;
-      datasets::GenerateSynthetic(path, opt);
+      char host[256] = {0};
+      ::gethostname(host, sizeof host - 1);
+      const std::string prefix = "." + d.name + ".tmp." + host + ".";
+      const std::string tmp = out_dir + "/data/" + prefix + std::to_string(::getpid());
+      std::error_code ec;
+      // Leftovers of killed runs on this host (their process is gone) are removed; other
+      // hosts' temporaries are left alone, their pids mean nothing here.
+      if (fs::is_directory(out_dir + "/data"))
+        for (const auto& e : fs::directory_iterator(out_dir + "/data", ec)) {
+          const std::string f = e.path().filename().string();
+          int64_t pid = 0;
+          if (f.rfind(prefix, 0) == 0 && framework::ParseInt64(f.substr(prefix.size()), &pid) && pid > 0 &&
+              ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+            fs::remove_all(e.path(), ec);
+        }
+      fs::remove_all(tmp, ec);
+      datasets::GenerateSynthetic(tmp, opt);
+      if (fs::exists(path) && !framework::FileExists(path + "/truth_meta.json")) fs::remove_all(path, ec);
+      fs::rename(tmp, path, ec);
+      if (ec) {
+        fs::remove_all(tmp, ec);
+        if (!framework::FileExists(path + "/truth_meta.json"))
+          throw framework::IoError(path + ": cannot move the generated world into place");
+      }
     }
   }
   auto data = datasets::LoadDataset(path, datasets::LoadOptionsFromConfig(d.loader));
@@ -235,7 +312,55 @@ datasets::Dataset LoadEntry(const DatasetEntry& d, const std::string& out_dir) {
 
 }  // namespace
 
-int RunExperiment(const Experiment& exp, const RunOptions& options) {
+bool ShardFromEnvironment(int* index, int* count, const char* (*getenv_fn)(const char*)) {
+  // Rank and size come from the launcher's environment rather than MPI_Init: the cells never
+  // communicate (each rank runs its slice and writes its own files), so linking an MPI library
+  // would add a hard runtime dependency, and a build-time choice of MPI flavour, for two
+  // integers every common launcher already exports.
+  auto get = [getenv_fn](const char* name) -> const char* {
+    return getenv_fn ? getenv_fn(name) : std::getenv(name);
+  };
+  auto parse = [](const char* name, const char* text) {
+    int64_t v = -1;
+    if (!framework::ParseInt64(text, &v) || v < 0 || v > 1000000)
+      throw ConfigError(std::string("environment variable ") + name + "='" + text + "' is not a rank/size");
+    return static_cast<int>(v);
+  };
+  const char* rank_vars[] = {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"};
+  const char* size_vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
+  const char* rank_name = nullptr;
+  const char* rank_text = nullptr;
+  for (const char* v : rank_vars)
+    if (const char* t = get(v); t && *t) {
+      rank_name = v;
+      rank_text = t;
+      break;
+    }
+  const char* size_name = nullptr;
+  const char* size_text = nullptr;
+  for (const char* v : size_vars)
+    if (const char* t = get(v); t && *t) {
+      size_name = v;
+      size_text = t;
+      break;
+    }
+  if (!rank_text && !size_text) return false;
+  if (!rank_text || !size_text)
+    throw ConfigError(std::string("MPI environment incomplete: ") + (rank_text ? rank_name : size_name) +
+                      " is set but no " + (rank_text ? "size (OMPI_COMM_WORLD_SIZE/PMI_SIZE)" :
+                                                       "rank (OMPI_COMM_WORLD_RANK/PMI_RANK/PMIX_RANK)") +
+                      " is; pass --shard i/n explicitly");
+  const int r = parse(rank_name, rank_text);
+  const int n = parse(size_name, size_text);
+  if (n < 1 || r >= n)
+    throw ConfigError(std::string("MPI environment: ") + rank_name + "=" + rank_text + " is not below " +
+                      size_name + "=" + size_text);
+  *index = r;
+  *count = n;
+  return true;
+}
+
+int RunExperiment(const Experiment& exp, const RunOptions& options, RunStats* stats) {
   if (options.shard_count < 1 || options.shard_index < 0 || options.shard_index >= options.shard_count)
     throw ConfigError("--shard must be i/n with 0 <= i < n");
   framework::MakeDirs(options.out_dir);
@@ -260,6 +385,10 @@ int RunExperiment(const Experiment& exp, const RunOptions& options) {
 
   int ran = 0, skipped = 0;
   double spent = 0;
+  const framework::Stopwatch sweep_clock;
+  // Each cell resets the kernel's RSS watermark (RunCell), so the sweep's peak is the max of
+  // the cells' peaks and of the watermark between cells (dataset loading, generation).
+  int64_t sweep_peak = 0;
   nlohmann::json manifest = nlohmann::json::array();
   for (size_t n = 0; n < mine.size(); ++n) {
     const GridCell& cell = grid[mine[n]];
@@ -271,14 +400,18 @@ int RunExperiment(const Experiment& exp, const RunOptions& options) {
     manifest.push_back(dir.substr(options.out_dir.size() + 1));
     if (framework::FileExists(dir + "/run.json")) {
       ++skipped;
+      RF_LOG(Debug) << "skipping finished cell " << dir;
       continue;
     }
     framework::Stopwatch sw;
     eval::EvalTarget target;
     models::TrainData td;
+    sweep_peak = std::max(sweep_peak, framework::PeakRssBytes());
     CellResult r = RunCell(data, spec, &target, &td);
+    sweep_peak = std::max(sweep_peak, r.peak_rss_bytes);
     r.meta["experiment"] = exp.name;
     r.meta["label"] = cell.model_label;
+    r.meta["ablation"] = cell.ablation;
     r.meta["key"] = key;
     r.meta["cell_index"] = mine[n];
     WriteCellOutputs(dir, spec, target, r);
@@ -295,9 +428,12 @@ int RunExperiment(const Experiment& exp, const RunOptions& options) {
       }
     RF_LOG(Info) << "[" << (n + 1) << "/" << mine.size() << "] " << spec.dataset_name << " " << spec.split
                  << " frac=" << spec.train_fraction << " seed=" << spec.seed << " " << cell.model_label
-                 << ":" << headline << " (" << sw.Seconds() << "s, ETA " << static_cast<int>(eta) << "s)";
+                 << (cell.ablation == "none" ? "" : " " + cell.ablation) << ":" << headline << " (" << sw.Seconds() << "s, ETA " << static_cast<int>(eta) << "s)";
   }
   if (skipped > 0) RF_LOG(Info) << "resumed: skipped " << skipped << " finished cell(s)";
+  sweep_peak = std::max(sweep_peak, framework::PeakRssBytes());
+  RF_LOG(Info) << "sweep peak RSS " << sweep_peak / 1048576 << " MB (" << ran << " cell(s) run, " << skipped
+               << " skipped)";
 
   nlohmann::json meta;
   meta["experiment"] = exp.name;
@@ -308,12 +444,25 @@ int RunExperiment(const Experiment& exp, const RunOptions& options) {
   meta["shard"] = std::to_string(options.shard_index) + "/" + std::to_string(options.shard_count);
   meta["git_commit"] = framework::GitCommit();
   meta["baseline"] = exp.baseline;
-  meta["peak_rss_bytes"] = framework::PeakRssBytes();
+  meta["shard_index"] = options.shard_index;
+  meta["shard_count"] = options.shard_count;
+  // This invocation's process peak over the sweep (not only since the last cell's reset).
+  meta["peak_rss_bytes"] = sweep_peak;
+  meta["cells_run"] = ran;
+  meta["cells_skipped"] = skipped;
+  meta["cells_total"] = grid.size();
   const std::string manifest_name =
       options.shard_count == 1 ? "experiment.json"
                                : "experiment.shard" + std::to_string(options.shard_index) + ".json";
   framework::WriteFileAtomic(options.out_dir + "/" + manifest_name, meta.dump(2) + "\n");
   WriteResultsCsv(options.out_dir);
+  if (stats) {
+    stats->ran = ran;
+    stats->skipped = skipped;
+    stats->total = static_cast<int>(mine.size());
+    stats->seconds = sweep_clock.Seconds();
+    stats->peak_rss_bytes = sweep_peak;
+  }
   return ran;
 }
 
@@ -339,18 +488,141 @@ void WriteResultsCsv(const std::string& out_dir) {
   }
   std::stable_sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::ostringstream csv;
-  csv << "experiment,dataset,split,train_fraction,seed,model,metric,k,value\n";
+  csv << "experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value\n";
   for (const auto& [index, j] : runs) {
     const auto& cfg = j["config"];
     for (const auto& m : j["metrics"]) {
       csv << experiment << "," << cfg["dataset"].get<std::string>() << "," << '"'
           << cfg["split"].get<std::string>() << '"' << "," << FormatDouble(cfg["train_fraction"].get<double>())
           << "," << cfg["seed"].get<uint64_t>() << "," << j["label"].get<std::string>() << ","
-          << m["metric"].get<std::string>() << "," << m["k"].get<int>() << ","
+          << j.value("ablation", std::string("none")) << "," << m["metric"].get<std::string>() << "," << m["k"].get<int>() << ","
           << FormatDouble(m["value"].get<double>()) << "\n";
     }
   }
   framework::WriteFileAtomic(out_dir + "/results.csv", csv.str());
+}
+
+}  // namespace recfuse::experiments
+
+namespace recfuse::experiments {
+
+namespace {
+
+// Manifests (experiment.json / experiment.shard<i>.json) directly inside dir.
+std::vector<std::pair<std::string, nlohmann::json>> ReadManifests(const std::string& dir) {
+  std::vector<std::pair<std::string, nlohmann::json>> out;
+  if (!fs::is_directory(dir)) throw framework::IoError(dir + ": not a directory");
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string f = e.path().filename().string();
+    if (f.rfind("experiment", 0) == 0 && e.path().extension() == ".json") names.push_back(e.path().string());
+  }
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(framework::ReadFile(n));
+    } catch (const nlohmann::json::exception& e) {
+      throw framework::DataError(n, 1, std::string("not a valid manifest: ") + e.what());
+    }
+    if (!j.contains("cells") || !j["cells"].is_array())
+      throw framework::DataError(n, 1, "manifest has no 'cells' list");
+    out.emplace_back(n, std::move(j));
+  }
+  return out;
+}
+
+}  // namespace
+
+int MergeShards(const std::string& out_dir, const std::vector<std::string>& shard_dirs) {
+  std::vector<std::string> sources = shard_dirs;
+  if (sources.empty()) sources.push_back(out_dir);
+  std::error_code ec;
+  const auto same_dir = [&](const std::string& a) { return fs::equivalent(a, out_dir, ec); };
+
+  nlohmann::json first;
+  std::string first_file;
+  std::map<int64_t, std::string> cells;  // cell_index -> relative cell dir
+  std::vector<std::pair<std::string, std::string>> copies;  // from, rel
+  std::set<std::string> listed;
+  int64_t peak = 0, total = -1;
+  std::set<int> shards_seen;
+  int shard_count = 0;
+  for (const auto& src : sources) {
+    const auto manifests = ReadManifests(src);
+    if (manifests.empty())
+      throw ConfigError(src + ": no experiment.json or experiment.shard<i>.json (not a 'recfuse run' output)");
+    for (const auto& [file, m] : manifests) {
+      if (first.is_null()) {
+        first = m;
+        first_file = file;
+      } else if (m.value("experiment", "") != first.value("experiment", "") ||
+                 m.value("config", nlohmann::json()) != first.value("config", nlohmann::json())) {
+        throw ConfigError(file + ": experiment or configuration differs from " + first_file +
+                          "; shards of different sweeps cannot be merged");
+      }
+      peak = std::max(peak, m.value("peak_rss_bytes", int64_t{0}));
+      if (m.contains("cells_total")) total = m["cells_total"].get<int64_t>();
+      if (m.contains("shard_count")) {
+        shard_count = std::max(shard_count, m["shard_count"].get<int>());
+        shards_seen.insert(m["shard_index"].get<int>());
+      }
+      for (const auto& c : m["cells"]) {
+        const std::string rel = c.get<std::string>();
+        if (!listed.insert(rel).second) continue;
+        const std::string from = src + "/" + rel;
+        const std::string to = out_dir + "/" + rel;
+        if (!framework::FileExists(from + "/run.json"))
+          throw ConfigError(from + ": cell listed in " + file + " is not finished (no run.json); resume that shard first");
+        if (!same_dir(src) && !framework::FileExists(to + "/run.json")) copies.emplace_back(from, rel);
+        const auto run = nlohmann::json::parse(framework::ReadFile(from + "/run.json"));
+        cells[run.value("cell_index", int64_t{0})] = rel;
+      }
+    }
+  }
+  if (shard_count > 1 && static_cast<int>(shards_seen.size()) < shard_count) {
+    std::string missing;
+    for (int i = 0; i < shard_count; ++i)
+      if (!shards_seen.count(i)) missing += (missing.empty() ? "" : ", ") + std::to_string(i);
+    throw ConfigError("merge: shard(s) " + missing + " of " + std::to_string(shard_count) +
+                      " have no manifest in the given folders");
+  }
+  if (total >= 0 && static_cast<int64_t>(cells.size()) != total)
+    throw ConfigError("merge: " + std::to_string(cells.size()) + " finished cells, but the grid has " +
+                      std::to_string(total));
+
+  // Everything checked: only now is out_dir touched.
+  framework::MakeDirs(out_dir + "/cells");
+  for (const auto& [from, rel] : copies) {
+    // Copy into a temporary sibling, then rename: a killed merge leaves no half cell that a
+    // later run would take for finished.
+    const std::string to = out_dir + "/" + rel;
+    const std::string tmp = out_dir + "/cells/.merge.tmp." + std::to_string(::getpid());
+    fs::remove_all(tmp, ec);
+    fs::copy(from, tmp, fs::copy_options::recursive);
+    fs::remove_all(to, ec);
+    fs::rename(tmp, to);
+  }
+
+  nlohmann::json meta = first;
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [index, rel] : cells) list.push_back(rel);
+  meta["cells"] = list;
+  meta["shard"] = "merged";
+  meta["shard_index"] = 0;
+  meta["shard_count"] = 1;
+  meta["merged_from"] = sources;
+  meta["peak_rss_bytes"] = peak;  // the largest shard's peak: shards ran in separate processes
+  meta.erase("cells_run");
+  meta.erase("cells_skipped");
+  // Shard manifests in out_dir are superseded by the merged one (WriteResultsCsv reads all).
+  for (const auto& e : fs::directory_iterator(out_dir)) {
+    const std::string f = e.path().filename().string();
+    if (f.rfind("experiment.shard", 0) == 0 && e.path().extension() == ".json") fs::remove(e.path(), ec);
+  }
+  framework::WriteFileAtomic(out_dir + "/experiment.json", meta.dump(2) + "\n");
+  WriteResultsCsv(out_dir);
+  return static_cast<int>(cells.size());
 }
 
 }  // namespace recfuse::experiments

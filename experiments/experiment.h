@@ -10,6 +10,7 @@
 //   seeds = 0, 1
 //   train_fractions = 1.0, 0.5      # sparsity levels (nested subsamples of the training split)
 //   ks = 10, 20
+//   ablations = none, -image, -text # modality ablations (see below)
 //   [dataset.synthetic]
 //   generate = true                 # write the synthetic world into OUT/data/synthetic
 //   gen.users = 1000                # any `recfuse data generate` parameter
@@ -19,8 +20,14 @@
 //   [model.bpr]
 //   dim = 64
 //
-// The grid is datasets x splits x train_fractions x seeds x models; each cell is one
-// experiments::RunCell. Unknown keys anywhere are errors.
+// The grid is datasets x splits x train_fractions x seeds x models x ablations; each cell is
+// one experiments::RunCell. Unknown keys anywhere are errors.
+//
+// Ablations follow one fixed convention: a model that can drop modality X declares a boolean
+// hyperparameter `use_X` (X in id, text, image, kg, history). Ablation `-X` adds, for each
+// model whose ParamSpecs contain `use_X`, a cell with use_X=false; models without it get no
+// such cell (an ablation that does not apply is not an error: a sweep mixes classic and
+// multimodal models). `none` is the full model and is always run.
 #pragma once
 
 #include <string>
@@ -57,6 +64,8 @@ struct Experiment {
   eval::EvalOptions eval;
   int threads = 2;
   std::string baseline;  // model label significance is tested against
+  std::string valid_metric = "ndcg@10";
+  std::vector<std::string> ablations = {"none"};  // "none" first, then "-X" entries
   framework::Config raw;  // everything, as read and overridden
 };
 
@@ -64,14 +73,33 @@ struct Experiment {
 // "seeds=0" or "model.bpr.dim=32") apply on top.
 Experiment LoadExperiment(const std::string& path, const std::vector<std::string>& overrides = {});
 
+// Modalities an ablation may remove; `use_<name>` is the model hyperparameter.
+const std::vector<std::string>& AblatableModalities();
+
+// Whether ablation ("none" or "-X") yields a cell for a model with these ParamSpecs and
+// configured hyperparameters: "none" always; "-X" iff the specs declare use_X and the
+// configuration does not already set use_X=false (that cell would repeat the full one).
+bool AblationApplies(const std::vector<framework::ParamSpec>& specs, const framework::Config& model_params,
+                     const std::string& ablation);
+
 struct GridCell {
   size_t dataset_index = 0;
   std::string model_label;
+  std::string ablation = "none";  // "none" or "-X" (then spec.model_params has use_X=false)
   CellSpec spec;
 };
 
-// Expands the grid in a fixed order: dataset, split, train fraction, seed, model.
+// Expands the grid in a fixed order: dataset, split, train fraction, seed, model, ablation
+// (ablations that do not apply to a model are skipped). The order is the cell index that
+// sharding and results.csv use.
 std::vector<GridCell> ExpandGrid(const Experiment& exp);
+
+// Shard index/count from the MPI launcher's environment, for runs under mpirun without
+// --shard: OMPI_COMM_WORLD_RANK/SIZE (OpenMPI), PMI_RANK/PMI_SIZE (MPICH, Intel MPI, Slurm
+// PMI), PMIX_RANK (PMIx launchers; size from the others). `getenv` is injectable for tests.
+// Returns false when no launcher variables are set; throws ConfigError when they are
+// inconsistent (rank without size, rank >= size, not a number).
+bool ShardFromEnvironment(int* index, int* count, const char* (*getenv)(const char*) = nullptr);
 
 struct RunOptions {
   std::string out_dir;
@@ -80,17 +108,38 @@ struct RunOptions {
   int shard_count = 1;
 };
 
+struct RunStats {
+  int ran = 0;            // cells run now
+  int skipped = 0;        // finished cells found and skipped (resume)
+  int total = 0;          // cells of this shard
+  double seconds = 0;
+  // Highest resident set size of the process over the whole sweep (max of each cell's own
+  // peak and of the phases between cells), in bytes; also in experiment.json.
+  int64_t peak_rss_bytes = 0;
+};
+
 // Runs every cell not already finished (a finished cell has OUT/cells/<key>/run.json with
 // the same key), then writes OUT/results.csv (atomically). The report is the caller's
-// (reports/ sits above experiments/).
+// (reports/ sits above experiments/). Sharded runs (shard_count > 1) write
+// OUT/experiment.shard<i>.json instead of experiment.json; several shards may share OUT.
 // Returns the number of cells run now (finished ones are skipped).
-int RunExperiment(const Experiment& exp, const RunOptions& options);
+int RunExperiment(const Experiment& exp, const RunOptions& options, RunStats* stats = nullptr);
+
+// Combines shard outputs into out_dir: cell folders of each shard_dir are copied into
+// out_dir/cells (shard_dirs may be empty or equal out_dir when every shard wrote into
+// out_dir), the shard manifests become one out_dir/experiment.json in grid order, and
+// results.csv is rewritten: byte-identical to an unsharded run of the same experiment.
+// Throws ConfigError when the shards come from different experiments/configurations or a
+// shard covered by the manifests is missing or unfinished (naming the cells).
+// Returns the number of cells merged.
+int MergeShards(const std::string& out_dir, const std::vector<std::string>& shard_dirs);
 
 // Stable key of a cell: config + data hash + code version. A finished cell with this key is
 // skipped on resume.
 std::string CellKey(const CellSpec& spec, uint64_t data_hash);
 
-// Collects every finished cell's metrics under out_dir into results.csv (long format).
+// Collects every finished cell's metrics under out_dir into results.csv (long format):
+// experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value in grid order.
 void WriteResultsCsv(const std::string& out_dir);
 
 }  // namespace recfuse::experiments

@@ -98,6 +98,13 @@ std::string Fmt(double v, int digits = 4) {
   return buf;
 }
 
+// Shortest round-trip text of a number, for expressions inside chart specs.
+std::string FormatNumber(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
 std::string MetricLabel(const std::string& metric, int k) {
   return k > 0 ? metric + "@" + std::to_string(k) : metric;
 }
@@ -109,39 +116,48 @@ std::vector<ResultRow> ReadResultsCsv(const std::string& path) {
   framework::LineCursor cursor(text);
   std::string_view line;
   std::vector<ResultRow> rows;
-  const std::vector<std::string> expected = {"experiment", "dataset", "split", "train_fraction", "seed",
-                                             "model", "metric", "k", "value"};
-  if (!cursor.Next(&line) || ParseCsvLine(line) != expected)
-    throw framework::DataError(path, 1, "header must be " + framework::Trim("experiment,dataset,split,train_fraction,seed,model,metric,k,value"));
+  const std::vector<std::string> current = {"experiment", "dataset", "split", "train_fraction", "seed",
+                                            "model", "ablation", "metric", "k", "value"};
+  std::vector<std::string> legacy = current;
+  legacy.erase(legacy.begin() + 6);
+  std::vector<std::string> header;
+  if (cursor.Next(&line)) header = ParseCsvLine(line);
+  if (header != current && header != legacy)
+    throw framework::DataError(path, 1,
+                               "header must be experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value");
+  // The 9-column layout predates ablations: every row is a full model.
+  const size_t shift = header == current ? 1 : 0;
   while (cursor.Next(&line)) {
     if (line.empty()) continue;
     const auto f = ParseCsvLine(line);
-    if (f.size() != expected.size())
+    if (f.size() != header.size())
       throw framework::DataError(path, cursor.line_number(),
-                                 "expected 9 fields, got " + std::to_string(f.size()));
+                                 "expected " + std::to_string(header.size()) + " fields, got " + std::to_string(f.size()));
     ResultRow r;
     r.experiment = f[0];
     r.dataset = f[1];
     r.split = f[2];
     int64_t seed = 0, k = 0;
     if (!framework::ParseDouble(f[3], &r.train_fraction) || !framework::ParseInt64(f[4], &seed) ||
-        !framework::ParseInt64(f[7], &k) || !framework::ParseDouble(f[8], &r.value))
+        !framework::ParseInt64(f[7 + shift], &k) || !framework::ParseDouble(f[8 + shift], &r.value))
       throw framework::DataError(path, cursor.line_number(), "unparsable number");
     r.seed = static_cast<uint64_t>(seed);
     r.k = static_cast<int>(k);
     r.model = f[5];
-    r.metric = f[6];
+    if (shift) r.ablation = f[6];
+    if (r.ablation.empty()) throw framework::DataError(path, cursor.line_number(), "empty ablation field");
+    r.metric = f[6 + shift];
     rows.push_back(std::move(r));
   }
   return rows;
 }
 
 std::vector<Aggregate> AggregateRows(const std::vector<ResultRow>& rows) {
-  using Key = std::tuple<std::string, std::string, double, std::string, std::string, int>;
+  using Key = std::tuple<std::string, std::string, double, std::string, std::string, int, std::string>;
   std::map<Key, std::vector<std::pair<uint64_t, double>>> groups;
   std::vector<Key> order;
   for (const auto& r : rows) {
-    Key key{r.dataset, r.split, r.train_fraction, r.model, r.metric, r.k};
+    Key key{r.dataset, r.split, r.train_fraction, r.model, r.metric, r.k, r.ablation};
     if (!groups.count(key)) order.push_back(key);
     groups[key].emplace_back(r.seed, r.value);
   }
@@ -150,7 +166,7 @@ std::vector<Aggregate> AggregateRows(const std::vector<ResultRow>& rows) {
     auto vals = groups[key];
     std::sort(vals.begin(), vals.end());
     Aggregate a;
-    std::tie(a.dataset, a.split, a.train_fraction, a.model, a.metric, a.k) = key;
+    std::tie(a.dataset, a.split, a.train_fraction, a.model, a.metric, a.k, a.ablation) = key;
     a.n = static_cast<int>(vals.size());
     double sum = 0;
     for (const auto& [s, v] : vals) {
@@ -200,6 +216,8 @@ std::set<SigKey> SignificanceVsBaseline(const std::vector<json>& runs, const std
   using GroupKey = std::tuple<std::string, std::string, double, std::string>;
   std::map<GroupKey, std::map<std::string, std::map<std::string, std::pair<double, int>>>> sums;
   for (size_t r = 0; r < runs.size(); ++r) {
+    // Ablated variants share the model label; they are compared in the ablation table.
+    if (runs[r].value("ablation", std::string("none")) != "none") continue;
     const auto& cfg = runs[r]["config"];
     const GroupKey key{cfg.value("dataset", ""), cfg.value("split", ""), cfg.value("train_fraction", 1.0),
                        runs[r].value("label", cfg.value("model", ""))};
@@ -249,7 +267,10 @@ void BuildReport(const std::string& results_dir) {
   if (!framework::FileExists(csv_path))
     throw framework::IoError(csv_path + ": not found (is this a 'recfuse run' output folder?)");
   const auto rows = ReadResultsCsv(csv_path);
-  const auto aggs = AggregateRows(rows);
+  // Summary tables, charts and the LaTeX table show full models; ablated variants get their
+  // own table.
+  std::vector<Aggregate> aggs, ablated;
+  for (auto& a : AggregateRows(rows)) (a.ablation == "none" ? aggs : ablated).push_back(std::move(a));
 
   json experiment = json::object();
   if (framework::FileExists(results_dir + "/experiment.json"))
@@ -362,7 +383,7 @@ void BuildReport(const std::string& results_dir) {
   for (const auto& r : runs) {
     const auto& cfg = r["config"];
     const std::string label = r.value("label", cfg.value("model", ""));
-    if (r.contains("curve"))
+    if (r.contains("curve") && r.value("ablation", std::string("none")) == "none")
       for (const auto& p : r["curve"])
         curve_data.push_back({{"model", label}, {"seed", cfg.value("seed", 0)}, {"dataset", cfg.value("dataset", "")},
                               {"epoch", p.value("epoch", 0)}, {"loss", p.value("loss", 0.0)}});
@@ -377,6 +398,138 @@ void BuildReport(const std::string& results_dir) {
       break;
     }
   if (headline_metric.empty() && !aggs.empty()) headline_metric = MetricLabel(aggs[0].metric, aggs[0].k);
+  const double max_fraction = fractions.empty() ? 1.0 : *fractions.rbegin();
+
+  // Ablation table: per (dataset, split, fraction) block and model, the headline metric of the
+  // full model and of each ablated variant, with the delta (absolute and relative).
+  std::ostringstream ablation_html;
+  {
+    std::vector<std::string> ablation_names;
+    for (const auto& a : ablated)
+      if (std::find(ablation_names.begin(), ablation_names.end(), a.ablation) == ablation_names.end())
+        ablation_names.push_back(a.ablation);
+    std::map<std::tuple<Block, std::string, std::string>, const Aggregate*> by;  // (block, model, ablation)
+    for (const auto& a : aggs)
+      if (MetricLabel(a.metric, a.k) == headline_metric) by[{Block{a.dataset, a.split, a.train_fraction}, a.model, "none"}] = &a;
+    for (const auto& a : ablated)
+      if (MetricLabel(a.metric, a.k) == headline_metric)
+        by[{Block{a.dataset, a.split, a.train_fraction}, a.model, a.ablation}] = &a;
+    std::vector<Block> ablation_blocks;
+    std::vector<std::string> ablation_models;
+    for (const auto& a : ablated) {
+      Block b{a.dataset, a.split, a.train_fraction};
+      if (std::find(ablation_blocks.begin(), ablation_blocks.end(), b) == ablation_blocks.end()) ablation_blocks.push_back(b);
+      if (std::find(ablation_models.begin(), ablation_models.end(), a.model) == ablation_models.end())
+        ablation_models.push_back(a.model);
+    }
+    for (const auto& b : ablation_blocks) {
+      const auto& [ds, split, frac] = b;
+      ablation_html << "<h3>" << Html(ds) << " &middot; " << Html(split) << " &middot; train fraction " << frac
+                    << "</h3>\n<div class=scroll><table id=ablation-table><tr><th>model</th><th>full</th>";
+      for (const auto& n : ablation_names)
+        ablation_html << "<th>" << Html(n) << "</th><th>&Delta;</th><th>&Delta;%</th>";
+      ablation_html << "</tr>\n";
+      for (const auto& model : ablation_models) {
+        auto full = by.find({b, model, "none"});
+        bool any = false;
+        for (const auto& n : ablation_names) any |= by.count({b, model, n}) > 0;
+        if (!any) continue;
+        ablation_html << "<tr><td>" << Html(model) << "</td><td>"
+                      << (full != by.end() ? Fmt(full->second->mean) : std::string("&ndash;")) << "</td>";
+        for (const auto& n : ablation_names) {
+          auto it = by.find({b, model, n});
+          if (it == by.end()) {
+            ablation_html << "<td></td><td></td><td></td>";
+            continue;
+          }
+          const double v = it->second->mean;
+          ablation_html << "<td>" << Fmt(v) << "</td>";
+          if (full == by.end()) {
+            ablation_html << "<td></td><td></td>";
+            continue;
+          }
+          const double base = full->second->mean;
+          const double d = v - base;
+          char abs_buf[64], rel_buf[64];
+          std::snprintf(abs_buf, sizeof abs_buf, "%+.4f", d);
+          if (base != 0) std::snprintf(rel_buf, sizeof rel_buf, "%+.1f%%", 100.0 * d / base);
+          else std::snprintf(rel_buf, sizeof rel_buf, "&ndash;");
+          ablation_html << "<td>" << abs_buf << "</td><td>" << rel_buf << "</td>";
+        }
+        ablation_html << "</tr>\n";
+      }
+      ablation_html << "</table></div>\n";
+    }
+  }
+
+  // Cold-start data: each full-model cell's groups.csv (item popularity buckets, cold vs warm
+  // items) at the headline metric, averaged over seeds.
+  json cold_data = json::array();
+  std::vector<std::string> cold_panels;  // one small chart per group, popularity buckets first
+  {
+    using ColdKey = std::tuple<std::string, std::string, double, std::string, std::string, std::string>;
+    std::map<ColdKey, std::pair<double, int>> acc;
+    std::vector<ColdKey> order;
+    for (size_t r = 0; r < runs.size(); ++r) {
+      if (runs[r].value("ablation", std::string("none")) != "none") continue;
+      const std::string path = run_dirs[r] + "/groups.csv";
+      if (!framework::FileExists(path)) continue;
+      const auto& cfg = runs[r]["config"];
+      const std::string text = framework::ReadFile(path);
+      framework::LineCursor cursor(text);
+      std::string_view line;
+      if (!cursor.Next(&line)) continue;
+      while (cursor.Next(&line)) {
+        if (line.empty()) continue;
+        const auto f = ParseCsvLine(line);
+        if (f.size() != 6) throw framework::DataError(path, cursor.line_number(), "expected 6 fields");
+        if (f[0] != "item_popularity" && f[0] != "item_coldness") continue;
+        int64_t k = 0;
+        double v = 0;
+        if (!framework::ParseInt64(f[3], &k) || !framework::ParseDouble(f[4], &v))
+          throw framework::DataError(path, cursor.line_number(), "unparsable number");
+        if (MetricLabel(f[2], static_cast<int>(k)) != headline_metric || !std::isfinite(v)) continue;
+        ColdKey key{cfg.value("dataset", ""), cfg.value("split", ""), cfg.value("train_fraction", 1.0),
+                    runs[r].value("label", cfg.value("model", "")), f[0], f[1]};
+        if (!acc.count(key)) order.push_back(key);
+        acc[key].first += v;
+        acc[key].second += 1;
+      }
+    }
+    for (const auto& key : order) {
+      const auto& [ds, split, frac, model, kind, group] = key;
+      if (frac != max_fraction) continue;
+      const std::string kind_label = kind == "item_popularity" ? "item popularity" : "cold vs warm items";
+      const std::string panel = (kind == "item_popularity" ? "popularity: " : "items: ") + group;
+      if (std::find(cold_panels.begin(), cold_panels.end(), panel) == cold_panels.end()) cold_panels.push_back(panel);
+      cold_data.push_back({{"dataset", ds}, {"split", split}, {"model", model}, {"kind", kind_label},
+                           {"group", group}, {"panel", panel}, {"mean", acc[key].first / acc[key].second},
+                           {"n", acc[key].second}});
+    }
+  }
+
+  // Modality weights of attention models, mean over seeds per (dataset, model, modality).
+  json weight_data = json::array();
+  {
+    using WKey = std::tuple<std::string, std::string, std::string>;
+    std::map<WKey, std::pair<double, int>> acc;
+    std::vector<WKey> order;
+    for (const auto& r : runs) {
+      if (r.value("ablation", std::string("none")) != "none" || !r.contains("modality_weights")) continue;
+      const auto& cfg = r["config"];
+      if (cfg.value("train_fraction", 1.0) != max_fraction) continue;
+      for (const auto& [mod, w] : r["modality_weights"].items()) {
+        if (!w.is_number()) continue;
+        WKey key{cfg.value("dataset", ""), r.value("label", cfg.value("model", "")), mod};
+        if (!acc.count(key)) order.push_back(key);
+        acc[key].first += w.get<double>();
+        acc[key].second += 1;
+      }
+    }
+    for (const auto& key : order)
+      weight_data.push_back({{"dataset", std::get<0>(key)}, {"model", std::get<1>(key)}, {"modality", std::get<2>(key)},
+                             {"weight", acc[key].first / acc[key].second}, {"n", acc[key].second}});
+  }
 
   std::ostringstream html;
   const std::string title = experiment.value("experiment", fs::path(results_dir).filename().string());
@@ -385,7 +538,16 @@ void BuildReport(const std::string& results_dir) {
           "table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;"
           "text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}th{background:#f3f3f3}td:first-child{text-align:left}"
           ".best{font-weight:bold;background:#eef7ee}.scroll{overflow-x:auto}.chart{margin:1em 0}"
-          "code{background:#f5f5f5;padding:1px 4px}small{color:#666}\n</style>\n";
+"code{background:#f5f5f5;padding:1px 4px}small{color:#666}\n</style>\n";
+  // Installed before any other script, so an error anywhere (libraries included) is recorded
+  // where a headless browser test can read it from the DOM.
+  html << "<script>window.rfErrors=[];function rfRecord(m){window.rfErrors.push(String(m));"
+          "var t=document.body||document.documentElement;t.dataset.scriptErrors=window.rfErrors.join(' | ');}"
+          "window.addEventListener('error',function(e){rfRecord(e.message||e);});"
+          "window.addEventListener('unhandledrejection',function(e){"
+          "rfRecord('unhandled rejection: '+(e.reason&&e.reason.message?e.reason.message:e.reason));});"
+          "document.addEventListener('DOMContentLoaded',function(){if(window.rfErrors.length)"
+          "document.body.dataset.scriptErrors=window.rfErrors.join(' | ');});</script>\n";
   html << "<script>" << VegaJs() << "</script>\n<script>" << VegaLiteJs() << "</script>\n<script>"
        << VegaEmbedJs() << "</script>\n</head><body>\n";
   html << "<h1>" << Html(title) << "</h1>\n";
@@ -401,18 +563,34 @@ void BuildReport(const std::string& results_dir) {
                                   "across the table's comparisons, p &lt; 0.05).")
        << "</p>\n"
        << tables.str();
+  if (!ablated.empty())
+    html << "<h2>Ablations</h2>\n<p>" << Html(headline_metric)
+         << " (mean over seeds) of each model with one modality removed (<code>-X</code>: the model's "
+            "<code>use_X=false</code>), and the change against the full model, absolute and relative.</p>\n"
+         << ablation_html.str();
   html << "<h2>Charts</h2>\n<div id=chart-summary class=chart></div>\n";
-  if (fractions.size() > 1) html << "<h3>Sparsity</h3><div id=chart-sparsity class=chart></div>\n";
+  if (fractions.size() > 1)
+    html << "<h3>Sparsity</h3><p><small>" << Html(headline_metric)
+         << " against the fraction of the training split kept (nested subsamples).</small></p>"
+            "<div id=chart-sparsity class=chart></div>\n";
+  if (!cold_data.empty())
+    html << "<h3>Cold start</h3><p><small>" << Html(headline_metric)
+         << " restricted to test items by training popularity (head = top 20%, tail = bottom 50%) and to cold "
+            "(&le; 5 training interactions) vs warm items; mean over seeds.</small></p>"
+            "<div id=chart-coldstart class=chart></div>\n";
+  if (!weight_data.empty())
+    html << "<h3>Modality attention weights</h3><p><small>Mean over seeds of the models' learned modality "
+            "weights.</small></p><div id=chart-weights class=chart></div>\n";
   if (!curve_data.empty()) html << "<h3>Training curves</h3><div id=chart-curves class=chart></div>\n";
   html << "<h2>Runs</h2>\n<div class=scroll><table><tr><th>model</th><th>dataset</th><th>split</th><th>fraction</th>"
-          "<th>seed</th><th>fit s</th><th>eval s</th><th>peak RSS MB</th><th>train</th><th>test</th><th>users</th>"
+          "<th>seed</th><th>ablation</th><th>fit s</th><th>eval s</th><th>peak RSS MB</th><th>train</th><th>test</th><th>users</th>"
           "<th>data hash</th><th>commit</th></tr>\n";
   for (const auto& r : runs) {
     const auto& cfg = r["config"];
     html << "<tr><td>" << Html(r.value("label", cfg.value("model", ""))) << "</td><td>"
          << Html(cfg.value("dataset", "")) << "</td><td>" << Html(cfg.value("split", "")) << "</td><td>"
          << cfg.value("train_fraction", 1.0) << "</td><td>" << cfg.value("seed", 0) << "</td><td>"
-         << Fmt(r.value("fit_seconds", 0.0), 2) << "</td><td>" << Fmt(r.value("eval_seconds", 0.0), 2) << "</td><td>"
+         << Html(r.value("ablation", std::string("none"))) << "</td><td>" << Fmt(r.value("fit_seconds", 0.0), 2) << "</td><td>" << Fmt(r.value("eval_seconds", 0.0), 2) << "</td><td>"
          << Fmt(r.value("peak_rss_bytes", 0.0) / 1048576.0, 0) << "</td><td>" << r.value("train_interactions", 0)
          << "</td><td>" << r.value("test_interactions", 0) << "</td><td>" << r.value("evaluated_users", 0)
          << "</td><td><code>" << Html(r.value("data_hash", "")) << "</code></td><td><code>"
@@ -426,7 +604,7 @@ void BuildReport(const std::string& results_dir) {
       {"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},
       {"data", {{"values", agg_data}}},
       {"transform", json::array({{{"filter", {{"field", "metric"}, {"equal", headline_metric}}}},
-                                 {{"filter", "datum.fraction == 1"}}})},
+                                 {{"filter", "datum.fraction == " + FormatNumber(max_fraction)}}})},
       {"facet", {{"row", {{"field", "dataset"}}}, {"column", {{"field", "split"}}}}},
       {"spec",
        {{"width", 420},
@@ -465,11 +643,40 @@ void BuildReport(const std::string& results_dir) {
           {"y", {{"field", "loss"}, {"type", "quantitative"}, {"scale", {{"zero", false}}}}},
           {"color", {{"field", "model"}}},
           {"detail", {{"field", "seed"}}}}}}}};
+  json cold_spec = {
+      {"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},
+      {"data", {{"values", cold_data}}},
+      {"facet", {{"row", {{"field", "dataset"}, {"title", nullptr}}},
+                 {"column", {{"field", "panel"}, {"sort", cold_panels}, {"title", nullptr}}}}},
+      {"spec",
+       {{"width", {{"step", 16}}},
+        {"height", 220},
+        {"mark", "bar"},
+        {"encoding",
+         {{"x", {{"field", "model"}, {"type", "nominal"}, {"axis", {{"labels", false}, {"ticks", false}}},
+                 {"title", nullptr}}},
+          {"y", {{"field", "mean"}, {"type", "quantitative"}, {"title", headline_metric}}},
+          {"color", {{"field", "model"}}},
+          {"tooltip", json::array({{{"field", "model"}}, {{"field", "group"}}, {{"field", "mean"}, {"format", ".4f"}}})}}}}}};
+  json weights_spec = {
+      {"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},
+      {"data", {{"values", weight_data}}},
+      {"facet", {{"column", {{"field", "dataset"}}}}},
+      {"spec",
+       {{"width", 420},
+        {"mark", "bar"},
+        {"encoding",
+         {{"y", {{"field", "model"}, {"type", "nominal"}}},
+          {"x", {{"field", "weight"}, {"type", "quantitative"}, {"stack", "zero"}, {"title", "mean weight"}}},
+          {"color", {{"field", "modality"}}},
+          {"tooltip", json::array({{{"field", "modality"}}, {{"field", "weight"}, {"format", ".3f"}}})}}}}}};
   html << "<script>\nwindow.recfuseCharts = [];\nfunction rfChart(id, spec) {\n"
           "  if (!document.getElementById(id)) return;\n"
           "  window.recfuseCharts.push(vegaEmbed('#' + id, spec, {actions: false, renderer: 'svg'}));\n}\n";
   html << "rfChart('chart-summary', " << ScriptJson(summary_spec) << ");\n";
   if (fractions.size() > 1) html << "rfChart('chart-sparsity', " << ScriptJson(sparsity_spec) << ");\n";
+  if (!cold_data.empty()) html << "rfChart('chart-coldstart', " << ScriptJson(cold_spec) << ");\n";
+  if (!weight_data.empty()) html << "rfChart('chart-weights', " << ScriptJson(weights_spec) << ");\n";
   if (!curve_data.empty()) html << "rfChart('chart-curves', " << ScriptJson(curves_spec) << ");\n";
   html << "Promise.all(window.recfuseCharts).then(function(){document.body.dataset.chartsReady='1';},"
           "function(e){document.body.dataset.chartsError=String(e);});\n</script>\n</body></html>\n";

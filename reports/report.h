@@ -13,18 +13,22 @@ struct ResultRow {
   std::string experiment, dataset, split;
   double train_fraction = 1;
   uint64_t seed = 0;
-  std::string model, metric;
+  std::string model;
+  std::string ablation = "none";  // "none" = full model, "-image" = without images, ...
+  std::string metric;
   int k = 0;
   double value = 0;
 };
 
-// Parses results.csv; throws DataError(file, line) on a malformed row.
+// Parses results.csv (the 10-column layout with `ablation`, or the older 9-column layout
+// without it, read as ablation "none"); throws DataError(file, line) on a malformed row.
 std::vector<ResultRow> ReadResultsCsv(const std::string& path);
 
 // Mean and sample standard deviation over seeds for each (dataset, split, fraction, model,
-// metric, k).
+// ablation, metric, k), in first-seen order.
 struct Aggregate {
   std::string dataset, split, model, metric;
+  std::string ablation = "none";
   double train_fraction = 1;
   int k = 0;
   double mean = 0, std = 0;
@@ -35,7 +39,14 @@ struct Aggregate {
 std::vector<Aggregate> AggregateRows(const std::vector<ResultRow>& rows);
 
 // Writes DIR/report/index.html (self-contained: data, styles and charting libraries inline),
-// DIR/results_wide.csv and DIR/report/summary.tex from DIR/results.csv and DIR/cells/*/run.json.
+// DIR/results_wide.csv and DIR/report/summary.tex from DIR/results.csv and the cells named by
+// DIR/experiment.json (run.json, groups.csv, per_user.tsv). Summary tables hold the full
+// models (ablation "none"); the ablation table gives each ablated variant's headline metric
+// and its delta to the full model. Charts: summary, sparsity (>1 training fraction), cold
+// start (item popularity buckets and cold vs warm items, from groups.csv), modality weights
+// (runs whose run.json has modality_weights), training curves. The page sets
+// body.dataset.chartsReady='1' once every chart rendered and records script errors and
+// unhandled rejections in body.dataset.scriptErrors (absent when there were none).
 void BuildReport(const std::string& results_dir);
 
 }  // namespace recfuse::reports

@@ -113,3 +113,111 @@ TEST(Report, SignificanceMarkersVersusBaseline) {
 
 }  // namespace
 }  // namespace recfuse::reports
+
+namespace recfuse::reports {
+namespace {
+
+// A results folder with two full models and ablated variants of one of them.
+std::string AblationResults() {
+  const std::string dir = testing::TempDir("report_ablation");
+  testing::WriteText(dir + "/results.csv",
+                     "experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value\n"
+                     "e,syn,loo,1,0,mm,none,ndcg,10,0.40\n"
+                     "e,syn,loo,1,1,mm,none,ndcg,10,0.30\n"
+                     "e,syn,loo,1,0,mm,-image,ndcg,10,0.28\n"
+                     "e,syn,loo,1,1,mm,-image,ndcg,10,0.22\n"
+                     "e,syn,loo,1,0,mm,-text,ndcg,10,0.40\n"
+                     "e,syn,loo,1,1,mm,-text,ndcg,10,0.30\n"
+                     "e,syn,loo,1,0,pop,none,ndcg,10,0.10\n"
+                     "e,syn,loo,1,1,pop,none,ndcg,10,0.10\n");
+  return dir;
+}
+
+TEST(Report, ReadsAblationColumnAndAggregatesPerVariant) {
+  const auto rows = ReadResultsCsv(AblationResults() + "/results.csv");
+  ASSERT_EQ(rows.size(), 8u);
+  EXPECT_EQ(rows[2].ablation, "-image");
+  EXPECT_EQ(rows[2].metric, "ndcg");
+  const auto aggs = AggregateRows(rows);
+  ASSERT_EQ(aggs.size(), 4u);  // mm, mm-image, mm-text, pop
+  EXPECT_EQ(aggs[1].ablation, "-image");
+  EXPECT_NEAR(aggs[1].mean, 0.25, 1e-12);
+  // The 9-column layout (before ablations) reads as full models.
+  const std::string legacy = testing::TempDir("report_legacy");
+  testing::WriteText(legacy + "/results.csv", kCsv);
+  for (const auto& r : ReadResultsCsv(legacy + "/results.csv")) EXPECT_EQ(r.ablation, "none");
+}
+
+TEST(Report, AblationTableShowsDeltasAndSummaryKeepsFullModels) {
+  const std::string dir = AblationResults();
+  BuildReport(dir);
+  const std::string html = framework::ReadFile(dir + "/report/index.html");
+  ASSERT_NE(html.find("<h2>Ablations</h2>"), std::string::npos);
+  // mm full = 0.35; -image = 0.25: delta -0.1000, -28.6%; -text = the same seeds' values: +0.0000, +0.0%.
+  EXPECT_NE(html.find("<tr><td>mm</td><td>0.3500</td><td>0.2500</td><td>-0.1000</td><td>-28.6%</td>"
+                      "<td>0.3500</td><td>+0.0000</td><td>+0.0%</td></tr>"),
+            std::string::npos)
+      << html.substr(html.find("<h2>Ablations</h2>"), 1200);
+  // pop has no ablated variant: not in the ablation table.
+  const std::string table = html.substr(html.find("<h2>Ablations</h2>"), html.find("<h2>Charts</h2>") - html.find("<h2>Ablations</h2>"));
+  EXPECT_EQ(table.find("<td>pop</td>"), std::string::npos);
+  // The summary's best cell is the full mm (0.35 beats pop 0.10), not an ablated variant.
+  EXPECT_NE(html.find("<td class=best>0.3500 &plusmn; 0.0707</td>"), std::string::npos);
+  const std::string wide = framework::ReadFile(dir + "/results_wide.csv");
+  EXPECT_EQ(wide.find("-image"), std::string::npos);
+  // No ablation rows -> no ablation section.
+  const std::string plain = testing::TempDir("report_noablation");
+  testing::WriteText(plain + "/results.csv", kCsv);
+  BuildReport(plain);
+  EXPECT_EQ(framework::ReadFile(plain + "/report/index.html").find("<h2>Ablations</h2>"), std::string::npos);
+}
+
+// Cells with groups.csv and (optionally) modality weights.
+void WriteGroupCell(const std::string& dir, const std::string& label, uint64_t seed, double head, double cold,
+                    const nlohmann::json& weights) {
+  nlohmann::json run = {{"label", label},
+                        {"config", {{"dataset", "syn"}, {"split", "loo"}, {"train_fraction", 1.0}, {"seed", seed}}}};
+  if (!weights.is_null()) run["modality_weights"] = weights;
+  testing::WriteText(dir + "/run.json", run.dump());
+  testing::WriteText(dir + "/groups.csv",
+                     "group_kind,group,metric,k,value,n_users\n"
+                     "item_popularity,\"head\",ndcg,10," + std::to_string(head) + ",30\n"
+                     "item_popularity,\"tail\",ndcg,10,nan,0\n"
+                     "item_coldness,\"cold\",ndcg,10," + std::to_string(cold) + ",4\n"
+                     "user_activity,\"q1:[1,5]\",ndcg,10,0.9,10\n");
+}
+
+TEST(Report, ColdStartAndModalityWeightChartsFromCellFiles) {
+  for (bool with_weights : {false, true}) {
+    const std::string dir = testing::TempDir("report_cold");
+    // Binary fractions, so the means print exactly.
+    const nlohmann::json w = with_weights ? nlohmann::json{{"image", 0.75}, {"text", 0.25}} : nlohmann::json();
+    WriteGroupCell(dir + "/cells/a", "mm", 0, 0.5, 0.125, w);
+    WriteGroupCell(dir + "/cells/b", "mm", 1, 0.25, 0.25,
+                   with_weights ? nlohmann::json{{"image", 0.25}, {"text", 0.5}} : w);
+    testing::WriteText(dir + "/experiment.json", R"({"experiment":"e","cells":["cells/a","cells/b"]})");
+    testing::WriteText(dir + "/results.csv",
+                       "experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value\n"
+                       "e,syn,loo,1,0,mm,none,ndcg,10,0.4\ne,syn,loo,1,1,mm,none,ndcg,10,0.3\n");
+    BuildReport(dir);
+    const std::string html = framework::ReadFile(dir + "/report/index.html");
+    // Seed means: head (0.5+0.25)/2 = 0.375, cold (0.125+0.25)/2 = 0.1875;
+    // the empty tail group (NaN) and user groups are not in the chart.
+    EXPECT_NE(html.find("rfChart('chart-coldstart'"), std::string::npos);
+    EXPECT_NE(html.find(R"("group":"head","kind":"item popularity","mean":0.375,"model":"mm","n":2,"panel":"popularity: head")"), std::string::npos);
+    EXPECT_NE(html.find(R"("group":"cold","kind":"cold vs warm items","mean":0.1875,"model":"mm","n":2,"panel":"items: cold")"), std::string::npos);
+    EXPECT_EQ(html.find(R"("group":"tail")"), std::string::npos);
+    EXPECT_EQ(html.find(R"("group":"q1:[1,5]")"), std::string::npos);
+    EXPECT_EQ(html.find("rfChart('chart-weights'") != std::string::npos, with_weights);
+    if (with_weights) {
+      // image (0.75+0.25)/2 = 0.5, text (0.25+0.5)/2 = 0.375.
+      EXPECT_NE(html.find(R"("modality":"image","model":"mm","n":2,"weight":0.5)"), std::string::npos);
+      EXPECT_NE(html.find(R"("modality":"text","model":"mm","n":2,"weight":0.375)"), std::string::npos);
+    }
+    // Errors are recorded for the browser test before any library script runs.
+    EXPECT_LT(html.find("window.addEventListener('error'"), html.find(std::string(VegaJs().substr(0, 100))));
+  }
+}
+
+}  // namespace
+}  // namespace recfuse::reports

@@ -1,0 +1,309 @@
+// Experiment runner: ablation grid, MPI environment, per-user HDF5, memory records, shard
+// merge. Tiny synthetic worlds; the CLI-level kill/resume tests live in tests/cli.
+#include "experiments/experiment.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "experiments/cell.h"
+#include "framework/error.h"
+#include "framework/io.h"
+#include "tests/test_util.h"
+
+namespace recfuse::experiments {
+namespace {
+
+namespace fs = std::filesystem;
+using framework::ParamSpec;
+using framework::ParamType;
+
+// A tiny experiment on a generated world; `extra` lines are appended to the top section.
+std::string WriteExperiment(const std::string& dir, const std::string& extra) {
+  const std::string path = dir + "/tiny.conf";
+  testing::WriteText(path,
+                     "name = tiny\n"
+                     "datasets = syn\n"
+                     "models = pop, bpr\n"
+                     "splits = ratio:0.8,0.1,0.1\n"
+                     "seeds = 0, 1\n"
+                     "ks = 5, 10\n"
+                     "metrics = recall, ndcg\n"
+                     "threads = 1\n" +
+                         extra +
+                         "\n[dataset.syn]\ngenerate = true\ngen.users = 100\ngen.items = 80\n"
+                         "gen.interactions = 2000\ngen.images = false\ngen.seed = 5\n"
+                         "[model.bpr]\nepochs = 3\ndim = 8\n");
+  return path;
+}
+
+TEST(Ablation, AppliesOnlyToModelsDeclaringUseX) {
+  const std::vector<ParamSpec> multimodal = {{"dim", ParamType::kInt, "8", "d"},
+                                             {"use_image", ParamType::kBool, "true", "image branch"},
+                                             {"use_text", ParamType::kBool, "true", "text branch"}};
+  const std::vector<ParamSpec> classic = {{"dim", ParamType::kInt, "8", "d"}};
+  framework::Config none;
+  EXPECT_TRUE(AblationApplies(multimodal, none, "none"));
+  EXPECT_TRUE(AblationApplies(multimodal, none, "-image"));
+  EXPECT_TRUE(AblationApplies(multimodal, none, "-text"));
+  EXPECT_FALSE(AblationApplies(multimodal, none, "-kg"));
+  EXPECT_TRUE(AblationApplies(classic, none, "none"));
+  EXPECT_FALSE(AblationApplies(classic, none, "-image"));
+  // Already configured without images: the ablated cell would repeat the full one.
+  framework::Config no_image;
+  no_image.Set("use_image", "false");
+  EXPECT_FALSE(AblationApplies(multimodal, no_image, "-image"));
+  EXPECT_TRUE(AblationApplies(multimodal, no_image, "-text"));
+}
+
+TEST(Ablation, ClassicModelsGetNoAblatedCellsAndTyposAreErrors) {
+  const std::string dir = testing::TempDir("exp_ablation");
+  const auto plain = ExpandGrid(LoadExperiment(WriteExperiment(dir, "")));
+  const auto exp = LoadExperiment(WriteExperiment(dir, "ablations = none, -image, -text"));
+  ASSERT_EQ(exp.ablations, (std::vector<std::string>{"none", "-image", "-text"}));
+  const auto grid = ExpandGrid(exp);
+  // pop and bpr declare no use_image/use_text: the grid is the un-ablated one.
+  ASSERT_EQ(grid.size(), plain.size());
+  EXPECT_EQ(grid.size(), 4u);  // 2 seeds x 2 models
+  for (const auto& c : grid) EXPECT_EQ(c.ablation, "none");
+  try {
+    LoadExperiment(WriteExperiment(dir, "ablations = none, -imgae"));
+    FAIL() << "typo accepted";
+  } catch (const framework::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("-imgae"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(LoadExperiment(WriteExperiment(dir, "ablations = -text, -text")), framework::ConfigError);
+}
+
+TEST(Shard, RankAndSizeFromLauncherEnvironment) {
+  static std::map<std::string, std::string> env;
+  auto fake = [](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  };
+  int i = -1, n = -1;
+  env = {};
+  EXPECT_FALSE(ShardFromEnvironment(&i, &n, fake));
+  env = {{"OMPI_COMM_WORLD_RANK", "2"}, {"OMPI_COMM_WORLD_SIZE", "4"}};
+  ASSERT_TRUE(ShardFromEnvironment(&i, &n, fake));
+  EXPECT_EQ(i, 2);
+  EXPECT_EQ(n, 4);
+  env = {{"PMI_RANK", "1"}, {"PMI_SIZE", "3"}};
+  ASSERT_TRUE(ShardFromEnvironment(&i, &n, fake));
+  EXPECT_EQ(i, 1);
+  EXPECT_EQ(n, 3);
+  env = {{"PMIX_RANK", "0"}, {"PMI_SIZE", "2"}};
+  ASSERT_TRUE(ShardFromEnvironment(&i, &n, fake));
+  EXPECT_EQ(i, 0);
+  EXPECT_EQ(n, 2);
+  env = {{"PMIX_RANK", "0"}};  // rank without size
+  EXPECT_THROW(ShardFromEnvironment(&i, &n, fake), framework::ConfigError);
+  env = {{"OMPI_COMM_WORLD_RANK", "4"}, {"OMPI_COMM_WORLD_SIZE", "4"}};
+  EXPECT_THROW(ShardFromEnvironment(&i, &n, fake), framework::ConfigError);
+  env = {{"PMI_RANK", "x"}, {"PMI_SIZE", "4"}};
+  EXPECT_THROW(ShardFromEnvironment(&i, &n, fake), framework::ConfigError);
+}
+
+// Parses per_user.tsv into column -> values (row order) and the user tokens.
+std::map<std::string, std::vector<double>> ReadTsv(const std::string& path, std::vector<std::string>* users) {
+  const std::string text = framework::ReadFile(path);
+  framework::LineCursor cursor(text);
+  std::string_view line;
+  EXPECT_TRUE(cursor.Next(&line));
+  const auto header = framework::Split(line, '\t');
+  std::map<std::string, std::vector<double>> out;
+  while (cursor.Next(&line)) {
+    if (line.empty()) continue;
+    const auto f = framework::Split(line, '\t');
+    EXPECT_EQ(f.size(), header.size());
+    users->push_back(f[0]);
+    for (size_t c = 1; c < f.size(); ++c) out[header[c]].push_back(std::strtod(f[c].c_str(), nullptr));
+  }
+  return out;
+}
+
+// One run shared by the tests below (generating + training takes a second or two).
+struct TinyRun {
+  std::string dir, conf;
+  RunStats stats;
+};
+const TinyRun& Unsharded() {
+  static const TinyRun run = [] {
+    TinyRun r;
+    r.dir = testing::TempDir("exp_run");
+    r.conf = WriteExperiment(r.dir, "train_fractions = 1.0, 0.5");
+    RunOptions opt;
+    opt.out_dir = r.dir + "/out";
+    RunExperiment(LoadExperiment(r.conf), opt, &r.stats);
+    return r;
+  }();
+  return run;
+}
+
+std::vector<std::string> CellDirs(const std::string& out) {
+  const auto manifest = nlohmann::json::parse(framework::ReadFile(out + "/experiment.json"));
+  std::vector<std::string> dirs;
+  for (const auto& c : manifest["cells"]) dirs.push_back(out + "/" + c.get<std::string>());
+  return dirs;
+}
+
+TEST(Runner, PerUserHdf5MatchesTsvExactly) {
+  const auto& run = Unsharded();
+  const auto dirs = CellDirs(run.dir + "/out");
+  ASSERT_EQ(dirs.size(), 8u);  // 2 fractions x 2 seeds x 2 models
+  for (const auto& d : dirs) {
+    std::vector<std::string> tsv_users;
+    const auto tsv = ReadTsv(d + "/per_user.tsv", &tsv_users);
+    const PerUserTable h5 = ReadPerUserH5(d + "/per_user.h5");
+    EXPECT_EQ(h5.users, tsv_users) << d;
+    ASSERT_EQ(h5.columns.size(), tsv.size()) << d;
+    ASSERT_GE(h5.columns.size(), 4u);  // recall/ndcg at 5 and 10
+    for (size_t c = 0; c < h5.columns.size(); ++c) {
+      auto it = tsv.find(h5.columns[c]);
+      ASSERT_NE(it, tsv.end()) << h5.columns[c];
+      ASSERT_EQ(it->second.size(), h5.values[c].size());
+      for (size_t r = 0; r < h5.values[c].size(); ++r) {
+        if (std::isnan(it->second[r])) {
+          EXPECT_TRUE(std::isnan(h5.values[c][r]));
+        } else {
+          EXPECT_EQ(h5.values[c][r], it->second[r]) << d << " " << h5.columns[c] << " row " << r;
+        }
+      }
+    }
+    // No temporary left behind by the atomic writers.
+    for (const auto& e : fs::directory_iterator(d))
+      EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+  }
+  EXPECT_THROW(ReadPerUserH5(run.dir + "/nope.h5"), framework::IoError);
+  testing::WriteText(run.dir + "/bad.h5", "not hdf5");
+  EXPECT_THROW(ReadPerUserH5(run.dir + "/bad.h5"), framework::IoError);
+}
+
+TEST(Runner, RecordsMemoryPerCellAndForTheSweep) {
+  const auto& run = Unsharded();
+  EXPECT_EQ(run.stats.ran, 8);
+  EXPECT_EQ(run.stats.skipped, 0);
+  EXPECT_GT(run.stats.peak_rss_bytes, 1 << 20);
+  const auto manifest = nlohmann::json::parse(framework::ReadFile(run.dir + "/out/experiment.json"));
+  EXPECT_EQ(manifest["peak_rss_bytes"].get<int64_t>(), run.stats.peak_rss_bytes);
+  for (const auto& d : CellDirs(run.dir + "/out")) {
+    const auto j = nlohmann::json::parse(framework::ReadFile(d + "/run.json"));
+    const int64_t peak = j["peak_rss_bytes"].get<int64_t>();
+    EXPECT_GT(j["rss_before_bytes"].get<int64_t>(), 0);
+    EXPECT_GT(j["rss_after_bytes"].get<int64_t>(), 0);
+    // The cell's own watermark can only exceed what it started and ended with, and never the sweep's.
+    if (j["peak_rss_scope"] == "cell") {
+      EXPECT_GE(peak, j["rss_after_bytes"].get<int64_t>());
+      EXPECT_GE(peak, j["rss_before_bytes"].get<int64_t>());
+    }
+    EXPECT_LE(peak, run.stats.peak_rss_bytes);
+    EXPECT_EQ(j["ablation"], "none");
+  }
+  // Resuming runs nothing and keeps the results.
+  const std::string before = framework::ReadFile(run.dir + "/out/results.csv");
+  RunStats again;
+  RunOptions opt;
+  opt.out_dir = run.dir + "/out";
+  EXPECT_EQ(RunExperiment(LoadExperiment(run.conf), opt, &again), 0);
+  EXPECT_EQ(again.skipped, 8);
+  EXPECT_EQ(framework::ReadFile(run.dir + "/out/results.csv"), before);
+}
+
+TEST(Runner, ResultsHaveAblationColumnInGridOrder) {
+  const auto& run = Unsharded();
+  const std::string csv = framework::ReadFile(run.dir + "/out/results.csv");
+  ASSERT_EQ(csv.rfind("experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value\n", 0), 0u);
+  // Grid order: fraction 1 before 0.5, seed 0 before 1, pop before bpr.
+  const size_t a = csv.find("tiny,syn,\"ratio:0.8,0.1,0.1\",1,0,pop,none,recall,5,");
+  const size_t b = csv.find("tiny,syn,\"ratio:0.8,0.1,0.1\",1,0,bpr,none,recall,5,");
+  const size_t c = csv.find("tiny,syn,\"ratio:0.8,0.1,0.1\",0.5,1,bpr,none,ndcg,10,");
+  ASSERT_NE(a, std::string::npos) << csv;
+  ASSERT_NE(b, std::string::npos) << csv;
+  ASSERT_NE(c, std::string::npos) << csv;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  // 8 cells x 2 metrics x 2 Ks + header.
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 8 * 4);
+}
+
+TEST(Merge, TwoShardsInSeparateFoldersEqualTheUnshardedRun) {
+  const auto& run = Unsharded();
+  const auto exp = LoadExperiment(run.conf);
+  std::vector<std::string> shard_dirs;
+  for (int s = 0; s < 2; ++s) {
+    RunOptions opt;
+    opt.out_dir = run.dir + "/shard" + std::to_string(s);
+    opt.shard_index = s;
+    opt.shard_count = 2;
+    EXPECT_EQ(RunExperiment(exp, opt), 4);
+    EXPECT_TRUE(framework::FileExists(opt.out_dir + "/experiment.shard" + std::to_string(s) + ".json"));
+    shard_dirs.push_back(opt.out_dir);
+  }
+  const std::string merged = run.dir + "/merged";
+  // One shard alone is incomplete: a clear error, not a partial results.csv.
+  try {
+    MergeShards(merged, {shard_dirs[0]});
+    FAIL() << "merged an incomplete set of shards";
+  } catch (const framework::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("shard(s) 1 of 2"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(merged)) << "a refused merge must not leave a partial folder";
+  EXPECT_EQ(MergeShards(merged, shard_dirs), 8);
+  EXPECT_EQ(framework::ReadFile(merged + "/results.csv"), framework::ReadFile(run.dir + "/out/results.csv"));
+  const auto m = nlohmann::json::parse(framework::ReadFile(merged + "/experiment.json"));
+  const auto u = nlohmann::json::parse(framework::ReadFile(run.dir + "/out/experiment.json"));
+  EXPECT_EQ(m["cells"], u["cells"]);
+  // A shard of a different configuration is refused.
+  const std::string other = run.dir + "/other";
+  RunOptions opt;
+  opt.out_dir = other;
+  opt.shard_index = 0;
+  opt.shard_count = 2;
+  RunExperiment(LoadExperiment(run.conf, {"seeds=0"}), opt);
+  EXPECT_THROW(MergeShards(run.dir + "/merged2", {shard_dirs[1], other}), framework::ConfigError);
+}
+
+}  // namespace
+}  // namespace recfuse::experiments
+
+namespace recfuse::experiments {
+namespace {
+
+// The shipped studies parse, validate (models, hyperparameters, splits) and expand to the
+// grids their comments describe. Data is not loaded, so this runs without ../shared.
+TEST(Shipped, ExperimentFilesLoadAndExpand) {
+  const std::string dir = std::string(RECFUSE_TEST_DATA) + "/../../experiments/";
+  const std::vector<std::pair<std::string, size_t>> expected = {
+      {"default.conf", 10},                // 5 models x 2 seeds
+      {"ml100k_classic.conf", 18},         // 6 models x 3 seeds
+      {"ml100k_recbole_split.conf", 6},    // 6 models, fixed split
+      {"ml100k_coldstart.conf", 30},       // 2 splits x 3 seeds x 5 models
+      {"ml100k_sparsity.conf", 72}};       // 4 fractions x 3 seeds x 6 models
+  for (const auto& [file, cells] : expected) {
+    SCOPED_TRACE(file);
+    const auto exp = LoadExperiment(dir + file);
+    EXPECT_EQ(ExpandGrid(exp).size(), cells);
+  }
+#ifdef RECFUSE_WITH_TORCH
+  // Studies of the neural models (registered only in torch builds).
+  const std::vector<std::pair<std::string, size_t>> neural = {
+      {"ml100k_neural.conf", 10},       // 10 models x 1 seed
+      {"ml100k_sequential.conf", 5},    // 5 models, leave-one-out
+      {"ml100k_ablation.conf", 12}};    // mmfusion x (full + 5 ablations) x 2 splits
+  for (const auto& [file, cells] : neural) {
+    SCOPED_TRACE(file);
+    EXPECT_EQ(ExpandGrid(LoadExperiment(dir + file)).size(), cells);
+  }
+#endif
+  const auto cold = LoadExperiment(dir + "ml100k_coldstart.conf");
+  ASSERT_EQ(cold.splits.size(), 2u);
+  EXPECT_EQ(cold.splits[1], "cold-item:0.2");
+  const auto sparse = LoadExperiment(dir + "ml100k_sparsity.conf");
+  EXPECT_EQ(sparse.train_fractions, (std::vector<double>{0.1, 0.25, 0.5, 1.0}));
+}
+
+}  // namespace
+}  // namespace recfuse::experiments
