@@ -58,6 +58,11 @@ bool ParseHeader(std::string_view line, std::vector<Field>* out, std::string* wh
       return false;
     }
     const std::string name(spec.substr(0, colon));
+    // Field names become feature names in stats, JSON and reports, which need UTF-8.
+    if (!framework::IsValidUtf8(name)) {
+      *why = "header field name is not valid UTF-8 (save the file as UTF-8)";
+      return false;
+    }
     for (const auto& f : *out)
       if (f.name == name) {
         *why = "header names field '" + name + "' twice";
@@ -200,7 +205,9 @@ void CheckUnique(std::vector<int64_t>& first_line, Index id, const std::string& 
 Index KnownItem(const Dataset& d, std::string_view tok, const std::string& file, int64_t line) {
   RequireToken(tok, file, line, "item_id");
   const Index i = d.items.Find(tok);
-  if (i == kNoId) throw DataError(file, line, "unknown item '" + std::string(tok) + "'");
+  if (i == kNoId)
+    throw DataError(file, line,
+                    "unknown item '" + std::string(tok) + "' (in neither the .inter nor the .item file)");
   return i;
 }
 
@@ -334,7 +341,7 @@ void LoadImageList(const std::string& path, const std::string& dir, Dataset& d) 
     const Index item = KnownItem(d, f[ic], path, line);
     CheckUnique(first_line, item, path, line, "item", f[ic]);
     if (f[pc].empty()) return;
-    fs::path p(std::string(f[pc]));
+    fs::path p{std::string(f[pc])};
     if (p.is_relative()) p = fs::path(dir) / p;
     const std::string abs = AbsolutePath(p.string());
     if (IsRegularFile(abs))

@@ -151,7 +151,13 @@ Dataset LoadDataset(const std::string& path, const LoadOptions& options) {
   }
   if (!options.name.empty()) d.name = options.name;
   d.source = path;
+  // Before filtering: a repaired value is counted once even if its item is filtered out.
+  RepairTextEncoding(d);
   ApplyFilters(d, options.filters);
+  // Notes quote file names and header fields verbatim, and `data inspect --json` / run.json
+  // serialise them: a non-UTF-8 byte there made the JSON writer throw (atomic_fuzz finding).
+  for (auto& note : d.report.notes)
+    if (!IsValidUtf8(note)) note = RepairUtf8AsLatin1(note);
   d.Finalize();
   return d;
 }

@@ -24,6 +24,83 @@ std::string Quote(std::string_view s) {
 }
 }  // namespace
 
+namespace {
+// Length of the well-formed UTF-8 sequence starting at s[i], or 0 if there is none.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  if (c < 0x80) return 1;
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;  // overlong
+    if (c == 0xED) hi = 0x9F;  // surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;  // overlong
+    if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  if (b(i + 1) < lo || b(i + 1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k)
+    if (b(i + k) < 0x80 || b(i + k) > 0xBF) return 0;
+  return n;
+}
+}  // namespace
+
+bool IsValidUtf8(std::string_view s) { return framework::IsValidUtf8(s); }
+
+std::string RepairUtf8AsLatin1(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 8);
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = Utf8SequenceLength(s, i);
+    if (n > 0) {
+      out.append(s.substr(i, n));
+      i += n;
+    } else {
+      const auto c = static_cast<unsigned char>(s[i++]);
+      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    }
+  }
+  return out;
+}
+
+int64_t RepairTextEncoding(Dataset& data) {
+  int64_t repaired = 0;
+  std::string first;
+  for (auto& f : data.item_text)
+    for (size_t i = 0; i < f.values.size(); ++i) {
+      if (IsValidUtf8(f.values[i])) continue;
+      f.values[i] = RepairUtf8AsLatin1(f.values[i]);
+      if (repaired++ == 0)
+        first = "item " + RepairUtf8AsLatin1(i < static_cast<size_t>(data.items.size())
+                                                 ? data.items.Token(static_cast<Index>(i))
+                                                 : std::to_string(i)) +
+                " field '" + f.name + "'";
+    }
+  for (auto& r : data.reviews) {
+    if (IsValidUtf8(r.text)) continue;
+    r.text = RepairUtf8AsLatin1(r.text);
+    if (repaired++ == 0) {
+      first = "a review of item ";
+      first += r.item >= 0 && r.item < data.items.size() ? RepairUtf8AsLatin1(data.items.Token(r.item))
+                                                         : std::string("?");
+    }
+  }
+  if (repaired > 0)
+    data.report.notes.push_back(std::to_string(repaired) +
+                                " text value(s) were not valid UTF-8; their invalid bytes were "
+                                "read as Latin-1 (first: " + first + ")");
+  return repaired;
+}
+
 std::string_view StripBom(std::string_view text) {
   if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   return text;
@@ -108,6 +185,11 @@ float ParseOptionalFloat(std::string_view s, const std::string& file, int64_t li
   if (!framework::ParseDouble(s, &v))
     throw DataError(file, line,
                     "field '" + std::string(field) + "': " + Quote(s) + " is not a number");
+  // "nan" reads as missing, like an empty value; an infinite (or float-overflowing) value
+  // has no meaning as a feature and would poison every model that normalises it.
+  if (std::isinf(v) || std::abs(v) > std::numeric_limits<float>::max())
+    throw DataError(file, line,
+                    "field '" + std::string(field) + "': " + Quote(s) + " is not finite");
   return static_cast<float>(v);
 }
 

@@ -53,6 +53,18 @@ void AddTokenSeq(std::string_view s, char sep, IdMap& map, std::vector<Index>& o
 void CheckFormatKeys(const framework::Config& options, const std::string& prefix,
                      const std::vector<std::string>& known);
 
+// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points above
+// U+10FFFF).
+bool IsValidUtf8(std::string_view s);
+// `s` with every byte that is not part of a well-formed UTF-8 sequence read as Latin-1 (so
+// 0xE9 becomes U+00E9 'é'): old MovieLens/CSV exports are Latin-1, and decoding their bytes
+// that way keeps the text readable where replacing or dropping them would not.
+std::string RepairUtf8AsLatin1(std::string_view s);
+// Applies RepairUtf8AsLatin1 to every item text value and review of `data` that is not valid
+// UTF-8 (tokenizers and JSON output need UTF-8) and, if any was repaired, appends a note to
+// data.report naming how many and the first one. Returns the number of repaired values.
+int64_t RepairTextEncoding(Dataset& data);
+
 // Image files of a folder indexed by stem, so that looking up thousands of items costs one
 // directory scan instead of several stat() calls each. Only .jpg/.jpeg/.png/.webp files
 // (any case) count; when one stem has several, the first in that order wins.

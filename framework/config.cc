@@ -42,10 +42,42 @@ std::vector<std::string> Split(std::string_view s, char sep, bool skip_empty) {
   return out;
 }
 
+bool IsValidUtf8(std::string_view s) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = b(i);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+      return false;
+    }
+    if (i + n > s.size() || b(i + 1) < lo || b(i + 1) > hi) return false;
+    for (size_t k = 2; k < n; ++k)
+      if (b(i + k) < 0x80 || b(i + k) > 0xBF) return false;
+    i += n;
+  }
+  return true;
+}
+
 bool ParseInt64(std::string_view s, int64_t* out) {
   if (s.empty()) return false;
   const char* b = s.data();
-  if (*b == '+') ++b;
+  // A leading '+' is accepted (from_chars rejects it), but not "+-5" or a lone "+".
+  if (*b == '+' && (++b == s.data() + s.size() || *b == '-')) return false;
   auto [p, ec] = std::from_chars(b, s.data() + s.size(), *out);
   return ec == std::errc() && p == s.data() + s.size();
 }
@@ -53,7 +85,8 @@ bool ParseInt64(std::string_view s, int64_t* out) {
 bool ParseDouble(std::string_view s, double* out) {
   if (s.empty()) return false;
   const char* b = s.data();
-  if (*b == '+') ++b;
+  // A leading '+' is accepted (from_chars rejects it), but not "+-5" or a lone "+".
+  if (*b == '+' && (++b == s.data() + s.size() || *b == '-')) return false;
   auto [p, ec] = std::from_chars(b, s.data() + s.size(), *out);
   return ec == std::errc() && p == s.data() + s.size();
 }
@@ -72,6 +105,9 @@ bool ParseBool(std::string_view s, bool* out) {
 
 void Config::Set(const std::string& key, const std::string& value, const std::string& origin) {
   if (key.empty()) throw ConfigError("empty key" + (origin.empty() ? "" : " (from " + origin + ")"));
+  if (!IsValidUtf8(key) || !IsValidUtf8(value))
+    throw ConfigError("key '" + std::string(IsValidUtf8(key) ? key : "?") +
+                      "': not valid UTF-8 (from " + (origin.empty() ? "default" : origin) + ")");
   values_[key] = value;
   origins_[key] = origin;
 }
@@ -95,14 +131,20 @@ void Config::LoadFile(const std::string& path) {
   if (!in) throw IoError(path + ": cannot open config file");
   std::string line, section;
   int64_t n = 0;
+  // A key given twice in one file is a mistake (two edits of the same sweep), not an
+  // override: silently keeping the last would run a different study than the reader sees.
+  std::map<std::string, int64_t> first_line;
   while (std::getline(in, line)) {
     ++n;
+    if (!IsValidUtf8(line))
+      throw DataError(path, n, "not valid UTF-8 (save the file as UTF-8)");
     const size_t hash = line.find('#');
     std::string t = Trim(hash == std::string::npos ? line : line.substr(0, hash));
     if (t.empty()) continue;
     if (t.front() == '[') {
       if (t.back() != ']') throw DataError(path, n, "unterminated section header '" + t + "'");
       section = Trim(std::string_view(t).substr(1, t.size() - 2));
+      if (section.empty()) throw DataError(path, n, "empty section name '[]'");
       continue;
     }
     const size_t eq = t.find('=');
@@ -110,6 +152,10 @@ void Config::LoadFile(const std::string& path) {
     std::string key = Trim(std::string_view(t).substr(0, eq));
     if (key.empty()) throw DataError(path, n, "missing key before '='");
     if (!section.empty()) key = section + "." + key;
+    const auto [it, fresh] = first_line.emplace(key, n);
+    if (!fresh)
+      throw DataError(path, n,
+                      "key '" + key + "' is already set on line " + std::to_string(it->second));
     Set(key, Trim(std::string_view(t).substr(eq + 1)), path + ":" + std::to_string(n));
   }
 }
@@ -219,7 +265,11 @@ bool Config::GetBool(const std::vector<ParamSpec>& specs, const std::string& key
 
 void Config::Validate(const std::vector<ParamSpec>& specs, const std::string& context,
                       const std::vector<std::string>& allowed_prefixes) const {
-  for (const auto& [key, value] : values_) {
+  // Named references instead of structured bindings: clang 14 cannot capture bindings in
+  // the range_check lambda below (C++20 allows it; the fuzz build uses clang).
+  for (const auto& entry : values_) {
+    const std::string& key = entry.first;
+    const std::string& value = entry.second;
     const ParamSpec* spec = nullptr;
     for (const auto& s : specs)
       if (s.name == key) spec = &s;
@@ -233,7 +283,8 @@ void Config::Validate(const std::vector<ParamSpec>& specs, const std::string& co
                         "); known keys: " + (known.empty() ? "(none)" : known));
     }
     auto range_check = [&](double v) {
-      if (v < spec->min || v > spec->max) {
+      // Written so that NaN fails: it is outside every range.
+      if (!(v >= spec->min && v <= spec->max)) {
         std::ostringstream os;
         os << key << "=" << value << " is outside [" << spec->min << ", " << spec->max << "] for "
            << context << " (from " << Origin(key) << ")";

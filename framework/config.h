@@ -82,5 +82,8 @@ bool ParseDouble(std::string_view s, double* out);
 bool ParseBool(std::string_view s, bool* out);
 std::string Trim(std::string_view s);
 std::vector<std::string> Split(std::string_view s, char sep, bool skip_empty = false);
+// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points above
+// U+10FFFF). Config values must be: they end up in JSON (run.json), which requires it.
+bool IsValidUtf8(std::string_view s);
 
 }  // namespace recfuse::framework

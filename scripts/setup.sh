@@ -29,6 +29,8 @@ PACKAGES=(
   nlohmann-json3-dev
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
+  chromium               # headless check of the HTML report's charts
+  clang libclang-rt-dev  # libFuzzer targets (scripts/fuzz.sh)
 )
 
 missing=()
