@@ -6,8 +6,10 @@
 
 #include <Eigen/Core>
 
+#include "encoders/threads.h"
+
 static void BM_TorchMatmul1024(benchmark::State& state) {
-  torch::set_num_threads(static_cast<int>(state.range(0)));
+  recfuse::encoders::SetTorchThreads(static_cast<int>(state.range(0)));
   torch::manual_seed(0);
   auto a = torch::randn({1024, 1024});
   auto b = torch::randn({1024, 1024});

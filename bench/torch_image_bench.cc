@@ -13,6 +13,7 @@
 #include "encoders/image_cnn.h"
 #include "encoders/image_handcrafted.h"
 #include "encoders/image_onnx.h"
+#include "encoders/threads.h"
 #include "framework/io.h"
 
 namespace {
@@ -160,7 +161,7 @@ BENCHMARK(BM_OnnxTinyNet64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseR
 
 // Forward only (eval mode, no autograd), batch 64 of 64x64 images, default options.
 void BM_SmallCnnForward64(benchmark::State& state) {
-  torch::set_num_threads(static_cast<int>(state.range(0)));
+  encoders::SetTorchThreads(static_cast<int>(state.range(0)));
   torch::manual_seed(0);
   encoders::SmallCnnImageEncoder enc(encoders::SmallCnnImageEncoderOptions(64));
   enc->eval();
@@ -177,7 +178,7 @@ BENCHMARK(BM_SmallCnnForward64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->
 
 // Forward + backward of the same batch in training mode (one SGD step's compute).
 void BM_SmallCnnTrainStep64(benchmark::State& state) {
-  torch::set_num_threads(static_cast<int>(state.range(0)));
+  encoders::SetTorchThreads(static_cast<int>(state.range(0)));
   torch::manual_seed(0);
   encoders::SmallCnnImageEncoder enc(encoders::SmallCnnImageEncoderOptions(64));
   const auto images = torch::randn({64, 3, 64, 64});

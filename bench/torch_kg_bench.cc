@@ -8,6 +8,7 @@
 #include "datasets/load.h"
 #include "encoders/kg_embedding.h"
 #include "encoders/sequence_encoders.h"
+#include "encoders/threads.h"
 #include "framework/sysinfo.h"
 
 namespace {
@@ -42,7 +43,7 @@ BENCHMARK(BM_KgEpochMl100k)->Args({0, 1})->Args({0, 2})->Args({1, 1})->Args({1, 
 
 // Forward + backward of SASRec (2 blocks, dim 64) / GRU4Rec on a [256, 50] batch of ids.
 void BM_SequenceTrainStep(benchmark::State& state) {
-  torch::set_num_threads(static_cast<int>(state.range(1)));
+  encoders::SetTorchThreads(static_cast<int>(state.range(1)));
   torch::manual_seed(0);
   constexpr int64_t kItems = 1700, kLen = 50, kBatch = 256;
   const torch::Tensor items = torch::randint(1, kItems + 1, {kBatch, kLen}, torch::kInt64);

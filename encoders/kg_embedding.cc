@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "encoders/kg_features.h"
+#include "encoders/threads.h"
 #include "framework/error.h"
 #include "framework/log.h"
 #include "framework/sysinfo.h"
@@ -255,7 +256,7 @@ KgTrainResult TrainKgEmbedding(const datasets::Dataset& data, const KgTrainOptio
     RF_CHECK(x.head >= 0 && x.head < ne && x.tail >= 0 && x.tail < ne && x.relation >= 0 && x.relation < nr,
              "kg triple refers to an entity or relation outside the dataset's id spaces");
   }
-  torch::set_num_threads(o.threads);
+  encoders::SetTorchThreads(o.threads);
   torch::manual_seed(o.seed);
   framework::Rng rng(framework::DeriveSeed(o.seed, 0x6b67));
   KgTrainResult res;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "encoders/features.h"
+#include "encoders/threads.h"
 #include "framework/error.h"
 #include "framework/io.h"
 #include "framework/log.h"
@@ -282,7 +283,7 @@ std::string Duration(double s) {
 
 void NeuralRecommender::Fit(const TrainData& data, const FitContext& ctx) {
   // Process-wide, as libtorch only offers it: cells run one at a time, each sets its own.
-  torch::set_num_threads(std::max(1, ctx.threads));
+  encoders::SetTorchThreads(std::max(1, ctx.threads));
   torch::manual_seed(ctx.seed);
   framework::Rng rng(framework::DeriveSeed(ctx.seed, 0x6e65));
   num_users_ = data.num_users;

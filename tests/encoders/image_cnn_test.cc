@@ -6,6 +6,7 @@
 
 #include "datasets/load.h"
 #include "datasets/synthetic.h"
+#include "encoders/threads.h"
 #include "framework/rng.h"
 #include "tests/encoders/torch_test_util.h"
 #include "tests/test_util.h"
@@ -19,7 +20,7 @@ SmallCnnImageEncoder MakeEncoder(int64_t dim, uint64_t seed) {
 }
 
 TEST(ImageCnn, OutputShapeAndZeroRowsForAbsentImages) {
-  torch::set_num_threads(1);
+  encoders::SetTorchThreads(1);
   auto enc = MakeEncoder(6, 1);
   torch::manual_seed(2);
   const auto images = torch::randn({4, 3, 16, 20});
@@ -35,7 +36,7 @@ TEST(ImageCnn, OutputShapeAndZeroRowsForAbsentImages) {
 }
 
 TEST(ImageCnn, GradientsReachEveryParameter) {
-  torch::set_num_threads(1);
+  encoders::SetTorchThreads(1);
   auto enc = MakeEncoder(5, 3);
   torch::manual_seed(4);
   const auto images = torch::randn({6, 3, 16, 16});
@@ -46,7 +47,7 @@ TEST(ImageCnn, GradientsReachEveryParameter) {
 }
 
 TEST(ImageCnn, SameSeedSameOutputAndEvalModeIgnoresBatchComposition) {
-  torch::set_num_threads(2);
+  encoders::SetTorchThreads(2);
   torch::manual_seed(9);
   const auto images = torch::randn({5, 3, 16, 16});
   const auto present = torch::ones({5});
@@ -95,7 +96,7 @@ TEST(ImageCnn, LearnsTheLatentClusterFromSyntheticImages) {
   const auto all = torch::tensor(order, torch::kInt64);
   const auto train = all.slice(0, 0, n_train), test = all.slice(0, n_train);
 
-  torch::set_num_threads(2);
+  encoders::SetTorchThreads(2);
   torch::manual_seed(1);
   SmallCnnImageEncoder enc(SmallCnnImageEncoderOptions(truth.clusters).base_channels(8).blocks(3));
   torch::optim::Adam opt(enc->parameters(), torch::optim::AdamOptions(1e-2));

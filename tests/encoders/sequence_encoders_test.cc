@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "encoders/history.h"
+#include "encoders/threads.h"
 #include "framework/error.h"
 #include "framework/rng.h"
 #include "tests/encoders/torch_test_util.h"
@@ -203,7 +204,7 @@ TEST(SequenceEncoders, SameSeedSameOutput) {
     Gru4RecEncoder gru(Gru4RecEncoderOptions(kItems, kDim));
     return torch::cat({sas->forward(items), gru->forward(items)}, 1);
   };
-  torch::set_num_threads(1);
+  encoders::SetTorchThreads(1);
   EXPECT_TRUE(torch::equal(run(11), run(11)));
   EXPECT_FALSE(torch::equal(run(11), run(12)));
 }
@@ -272,7 +273,7 @@ double TrainAndHitRate(Encoder enc, const MarkovData& d, int epochs) {
 }
 
 TEST(SequenceEncoders, LearnNextItemOnMarkovSequences) {
-  torch::set_num_threads(1);
+  encoders::SetTorchThreads(1);
   constexpr int64_t n = 60;  // chance HR@10 = 10/60
   const MarkovData d = MakeMarkov(n, 300, 21);
   torch::manual_seed(21);

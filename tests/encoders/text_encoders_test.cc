@@ -9,6 +9,7 @@
 #include "datasets/load.h"
 #include "datasets/synthetic.h"
 #include "encoders/item_text.h"
+#include "encoders/threads.h"
 #include "framework/error.h"
 #include "framework/rng.h"
 #include "tests/encoders/torch_test_util.h"
@@ -108,7 +109,7 @@ TEST(TextEncoders, AttentionPoolingGradientMatchesFiniteDifferences) {
 TEST(TextEncoders, SameSeedSameOutput) {
   auto run = [](uint64_t seed) {
     torch::manual_seed(seed);
-    torch::set_num_threads(1);
+    encoders::SetTorchThreads(1);
     TextCnnEncoder enc(TextCnnEncoderOptions(kVocab, 5).embedding_dim(4).filters(3));
     return enc->forward(Ids()).embedding.detach();
   };
@@ -157,7 +158,7 @@ TEST(TextEncoders, MeanEmbeddingLearnsTheLatentClusterFromDescriptions) {
   const auto test_idx = idx.slice(0, static_cast<int64_t>(n_train));
 
   torch::manual_seed(5);
-  torch::set_num_threads(1);
+  encoders::SetTorchThreads(1);
   MeanEmbeddingTextEncoder enc(MeanEmbeddingTextEncoderOptions(tok.vocab_size(), 16));
   torch::nn::Linear head(16, truth.clusters);
   std::vector<torch::Tensor> params = enc->parameters();
