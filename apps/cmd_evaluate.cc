@@ -7,6 +7,7 @@
 #include "datasets/split.h"
 #include "experiments/cell.h"
 #include "framework/error.h"
+#include "framework/io.h"
 #include "framework/log.h"
 #include "models/recommender.h"
 
@@ -92,9 +93,11 @@ int CmdEvaluate(const std::vector<std::string>& args) {
   for (const auto& note : data.report.notes) RF_LOG(Info) << note;
 
   eval::EvalTarget target;
+  // Before training: an unwritable --out must fail in a second, not after the fit.
+  const std::string out = vm["out"].as<std::string>();
+  framework::MakeDirs(out);
   models::TrainData td;
   const auto result = experiments::RunCell(data, spec, &target, &td);
-  const std::string out = vm["out"].as<std::string>();
   experiments::WriteCellOutputs(out, spec, target, result);
 
   std::printf("%s on %s (%s, seed %llu): fit %.2fs, eval %.2fs, %zu users evaluated (%lld without test items)\n",

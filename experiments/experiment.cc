@@ -161,7 +161,15 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
     m.type = sec.GetString("type", label);
     sec.Erase("type");
     m.params = sec;
-    models::FindModel(m.type);
+    try {
+      models::FindModel(m.type);
+    } catch (const framework::UnknownIdError& e) {
+      // Name where the model was asked for: the models list, or a [model.X] type line.
+      const std::string key = model_sections.count(label) && model_sections[label].Has("type")
+                                  ? "model." + label + ".type"
+                                  : "models";
+      throw framework::UnknownIdError(std::string(e.what()) + " (from " + raw.Origin(key) + ")");
+    }
     // Validate hyperparameters now: a typo must fail before hours of training, not after.
     framework::Config probe = m.params;
     probe.Validate(models::FindModel(m.type).params, "model " + label + " (" + m.type + ")");

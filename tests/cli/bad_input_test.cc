@@ -183,6 +183,7 @@ TEST(BadInput, ExperimentUnknownModel) {
   const std::string out = Cli("run " + exp + " --out " + TempDir("bad_exp") + "/out", &st);
   EXPECT_EQ(st, 2) << out;
   EXPECT_EQ(ErrorLine(out).rfind("recfuse: error: unknown model 'no_such_model'", 0), 0u) << out;
+  EXPECT_NE(ErrorLine(out).find("(from " + exp + ":3)"), std::string::npos) << out;
 }
 
 std::string EvaluateArgs(const std::string& data, const std::string& out) {
