@@ -5,7 +5,8 @@
 // Encoder specs (`recfuse encode --encoder SPEC`):
 //   image:handcrafted        HSV colour histogram + HOG (OpenCV)
 //   image:onnx:PATH          a frozen pretrained network loaded through OpenCV DNN
-//   text:tfidf-svd:DIM       TF-IDF over training-split texts -> truncated SVD (Eigen)
+//   text:tfidf-svd:DIM[:SRC] TF-IDF over training-split texts -> truncated SVD (Eigen); SRC =
+//                           description, reviews or both (default)
 //   kg:transe:DIM, kg:transr:DIM   knowledge-graph embeddings reaching items through links
 #pragma once
 

@@ -32,12 +32,13 @@ ItemFeatures Run(const datasets::Dataset& data, const std::string& spec, const E
     // The path may itself contain ':'; everything after "image:onnx:" is the path.
     return OnnxImageFeatures(data, spec.substr(std::string("image:onnx:").size()), ctx);
   }
-  if (kind == "text" && parts.size() == 3 && parts[1] == "tfidf-svd")
-    return TfidfSvdFeatures(data, ParseDim(spec, parts[2]), ctx);
+  if (kind == "text" && (parts.size() == 3 || parts.size() == 4) && parts[1] == "tfidf-svd")
+    return TfidfSvdFeatures(data, ParseDim(spec, parts[2]), ctx,
+                            parts.size() == 4 ? ParseTextSource(parts[3]) : TextSource::kBoth);
   if (kind == "kg" && parts.size() == 3 && (parts[1] == "transe" || parts[1] == "transr"))
     return KgFeatures(data, parts[1], ParseDim(spec, parts[2]), ctx);
   throw framework::ConfigError("unknown encoder '" + spec +
-                               "'; known: image:handcrafted, image:onnx:PATH, text:tfidf-svd:DIM, "
+                               "'; known: image:handcrafted, image:onnx:PATH, text:tfidf-svd:DIM[:description|reviews|both], "
                                "kg:transe:DIM, kg:transr:DIM");
 }
 

@@ -172,11 +172,14 @@ Eigen::MatrixXd RandomizedSvdProjection(const SparseRowMatrix& a, int64_t rank, 
   return proj;
 }
 
-ItemFeatures TfidfSvdFeatures(const datasets::Dataset& data, int dim, const EncodeContext& ctx) {
-  const std::string spec = "text:tfidf-svd:" + std::to_string(dim);
+ItemFeatures TfidfSvdFeatures(const datasets::Dataset& data, int dim, const EncodeContext& ctx,
+                              TextSource text_source) {
+  std::string spec = "text:tfidf-svd:" + std::to_string(dim);
+  if (text_source == TextSource::kDescription) spec += ":description";
+  if (text_source == TextSource::kReviews) spec += ":reviews";
   if (dim < 1) throw framework::ConfigError(spec + ": dimension must be >= 1");
   TextSourceOptions source;
-  source.source = TextSource::kBoth;
+  source.source = text_source;
   const auto texts = ItemTexts(data, source, ctx.train_rows);
   const TfidfVocabulary vocab = FitTfidf(texts);
   if (vocab.documents == 0 || vocab.terms.empty())

@@ -17,6 +17,7 @@
 
 #include "datasets/dataset.h"
 #include "encoders/features.h"
+#include "encoders/item_text.h"
 
 namespace recfuse::encoders {
 
@@ -58,11 +59,16 @@ struct RandomizedSvdOptions {
 Eigen::MatrixXd RandomizedSvdProjection(const SparseRowMatrix& a, int64_t rank, const RandomizedSvdOptions& options,
                                         Eigen::VectorXd* singular_values = nullptr);
 
-// The "text:tfidf-svd:DIM" features: values num_items x dim (dataset item ids), present = 1
+// The "text:tfidf-svd:DIM[:SOURCE]" features: values num_items x dim (dataset item ids), present = 1
 // for items with at least one word in their training-split text, zero rows and fallbacks
 // counted otherwise. Uses ctx.train_rows, ctx.seed and ctx.threads (not ctx.cache_dir).
 // No item text at all -> MissingModalityError; dim < 1 or above the rank the texts allow
 // (min(items with text, vocabulary size)) -> ConfigError.
-ItemFeatures TfidfSvdFeatures(const datasets::Dataset& data, int dim, const EncodeContext& ctx);
+// `source` picks the text (spec suffix ":description", ":reviews", ":both"; none = both).
+// Content models meant to serve cold items want "description": reviews exist only for
+// items with training interactions, so with "both" a cold item's text looks systematically
+// unlike every warm item's (it lacks the review vocabulary), a shift the model never saw.
+ItemFeatures TfidfSvdFeatures(const datasets::Dataset& data, int dim, const EncodeContext& ctx,
+                              TextSource source = TextSource::kBoth);
 
 }  // namespace recfuse::encoders

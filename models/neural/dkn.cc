@@ -79,7 +79,8 @@ std::vector<ParamSpec> DknParams() {
       {"use_kg", ParamType::kBool, "true", "frozen KG entity embedding of the item", 0, 0, {}},
       {"use_text", ParamType::kBool, "true", "frozen item text features", 0, 0, {}},
       {"kg_features", ParamType::kString, "kg:transe:32", "frozen KG encoder spec", 0, 0, {}},
-      {"text_features", ParamType::kString, "text:tfidf-svd:64", "frozen text encoder spec", 0, 0, {}},
+      {"text_features", ParamType::kString, "text:tfidf-svd:64:description",
+       "frozen text encoder spec (descriptions only: reviews exist for warm items alone)", 0, 0, {}},
       {"reg", ParamType::kFloat, "1e-4", "L2 weight on the batch's item ID vectors", 0, 100, {}},
       {"id_dropout", ParamType::kFloat, "0.2", "training-time probability of dropping an item's ID embedding", 0, 1, {}},
   };

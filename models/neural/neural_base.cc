@@ -105,6 +105,10 @@ PairSampler::PairSampler(const TrainData& td) : td_(&td) {
     }
   order_.resize(users_.size());
   std::iota(order_.begin(), order_.end(), 0);
+  std::vector<bool> warm(static_cast<size_t>(td.num_items), false);
+  for (const Index i : items_) warm[static_cast<size_t>(i)] = true;
+  for (Index i = 0; i < td.num_items; ++i)
+    if (warm[static_cast<size_t>(i)]) warm_.push_back(i);
 }
 
 void PairSampler::Shuffle(framework::Rng& rng) {
@@ -120,11 +124,16 @@ bool PairSampler::IsPositive(Index user, Index item) const {
 }
 
 Index PairSampler::SampleNegative(Index user, framework::Rng& rng) const {
-  const int64_t n = td_->num_items;
+  // Only warm items: an item with no training interaction would only ever appear as a
+  // negative, which teaches a content model that "content without ID evidence" is bad and
+  // sinks every cold item (measured: mmfusion's cold-item recall@20 on the default synthetic
+  // world was 0.005, below random).
+  if (warm_.empty()) return static_cast<Index>(rng.UniformInt(static_cast<uint64_t>(td_->num_items)));
+  const auto n = static_cast<uint64_t>(warm_.size());
   const int64_t seen = td_->matrix.outerIndexPtr()[user + 1] - td_->matrix.outerIndexPtr()[user];
-  if (seen >= n) return static_cast<Index>(rng.UniformInt(static_cast<uint64_t>(n)));  // nothing unseen
+  if (seen >= static_cast<int64_t>(n)) return warm_[rng.UniformInt(n)];  // nothing unseen
   for (;;) {
-    const auto j = static_cast<Index>(rng.UniformInt(static_cast<uint64_t>(n)));
+    const Index j = warm_[rng.UniformInt(n)];
     if (!IsPositive(user, j)) return j;
   }
 }

@@ -71,7 +71,8 @@ torch::Tensor SampledSoftmaxLoss(const torch::Tensor& pos, const torch::Tensor& 
 
 // ---- sampling ----------------------------------------------------------------------------
 // The distinct training (user, item) pairs, shuffled each epoch; negatives drawn uniformly
-// from the items the user has no training interaction with (rejection sampling).
+// from the warm items (at least one training interaction) the user has no training
+// interaction with (rejection sampling). Cold items are never sampled: see SampleNegative.
 class PairSampler {
  public:
   explicit PairSampler(const TrainData& td);
@@ -85,7 +86,7 @@ class PairSampler {
     torch::Tensor Candidates() const { return torch::cat({pos.unsqueeze(1), neg}, 1).reshape({-1}); }
   };
   Batch Get(int64_t begin, int64_t end, int negatives, framework::Rng& rng) const;
-  // A uniform item the user has not interacted with in training.
+  // A uniform warm item the user has not interacted with in training.
   Index SampleNegative(Index user, framework::Rng& rng) const;
   bool IsPositive(Index user, Index item) const;
 
@@ -93,6 +94,7 @@ class PairSampler {
   const TrainData* td_;
   std::vector<Index> users_, items_;
   std::vector<int64_t> order_;
+  std::vector<Index> warm_;  // items with a training pair, ascending
 };
 
 // ---- features ----------------------------------------------------------------------------

@@ -106,6 +106,18 @@ TEST(TextTfidf, TestReviewsNeverReachTheVocabulary) {
   none.items.GetOrAdd("x");
   none.Finalize();
   EXPECT_THROW(TfidfSvdFeatures(none, 2, EncodeContext{}), framework::MissingModalityError);
+  // Descriptions only: reviews (even training ones) never count, so an item's features do
+  // not depend on whether it has interactions; the spec says which source was used.
+  ctx.train_rows = nullptr;
+  const auto desc = TfidfSvdFeatures(d, 2, ctx, TextSource::kDescription);
+  EXPECT_EQ(desc.spec, "text:tfidf-svd:2:description");
+  EXPECT_EQ(desc.present, (std::vector<uint8_t>{1, 1, 0, 0}));
+  ctx.train_rows = &train;
+  EXPECT_EQ(TfidfSvdFeatures(d, 2, ctx, TextSource::kDescription).values, desc.values);
+  EXPECT_EQ(TfidfSvdFeatures(d, 2, ctx, TextSource::kReviews).spec, "text:tfidf-svd:2:reviews");
+  // Through the dispatcher: the suffix is parsed, a bad one is a ConfigError naming it.
+  EXPECT_EQ(ComputeFrozenFeatures(d, "text:tfidf-svd:2:description", ctx).values, desc.values);
+  EXPECT_THROW(ComputeFrozenFeatures(d, "text:tfidf-svd:2:plots", ctx), framework::ConfigError);
 }
 
 TEST(TextTfidf, VocabularyFromTrainingTextsExcludesTestOnlyWords) {
