@@ -25,30 +25,37 @@ TEST(DeepConn, KeepsTheModelContractWithIdEmbeddings) {
   ExpectModelContract("deepconn", Small({{"use_id", "true"}, {"epochs", "1"}}));
 }
 
-// DISABLED: fails on the tiny synthetic world, where popularity is nearly as strong as
-// EASE (pop NDCG@10 0.222, ease 0.237). Measured 2026-11-23: NDCG@10 0.215 vs pop 0.222 (needs > 1.2x pop).
-// Re-enable once defaults are tuned (issue #5 is open for it).
-TEST(DeepConn, DISABLED_LearnsWellAbovePopularity) {
-  const auto pop = FitOn("pop", {});
-  const auto dc = FitOn("deepconn", Small({{"epochs", "12"}}));
-  const double p = TestMetric(*pop, "ndcg", 10), m = TestMetric(*dc, "ndcg", 10);
-  EXPECT_GT(m, 1.2 * p) << "deepconn " << m << " vs pop " << p;
+// On LearningWorld, where preference, not popularity, decides (see neural_test_util.h).
+// The default batch (2048) gives ~5 updates an epoch here: NDCG@10 0.084, below pop, after 12
+// epochs at lr 0.005. Measured 2026-11-29 at batch 512, lr 0.01: 0.135 vs pop 0.087 (1.55x),
+// EASE 0.208 (0.65 of it; a text-only model).
+TEST(DeepConn, LearnsWellAbovePopularity) {
+  const Reference& ref = LearningReference();
+  const auto dc = FitOn(LearningWorld(), "deepconn", Small({{"epochs", "20"}, {"lr", "0.01"}, {"batch_size", "512"}}));
+  const double m = TestMetric(*dc, "ndcg", 10);
+  EXPECT_GT(m, 1.3 * ref.pop) << "deepconn " << m << " vs pop " << ref.pop;
+  EXPECT_GT(m, 0.5 * ref.ease) << "deepconn " << m << " vs EASE " << ref.ease;
   ASSERT_FALSE(dc->curve.empty());
   EXPECT_LT(dc->curve.back().loss, dc->curve.front().loss);
 }
 
 // Test items of a cold-item split have no training interaction, so popularity (and any ID
 // model) cannot tell them apart; their texts can, as the generator draws them from the
-// item's topic.
-// DISABLED: fails on the tiny synthetic world, where popularity is nearly as strong as
-// EASE (pop NDCG@10 0.222, ease 0.237). Measured 2026-11-23: cold Recall@20 0.0005 vs pop 0 (needs +0.05).
-// Re-enable once defaults are tuned (issue #5 is open for it).
+// item's topic. Pop scores them all 0, so the floor is a random ranking's recall.
+// DISABLED: fails on LearningWorld too. Measured 2026-11-29: Recall@20 0.054 vs 0.075 for a
+// random ranking (pop 0): text ranks cold items below chance. Not the test: item texts of
+// descriptions only (cold items have no training reviews; tried through a temporary
+// item_text switch) gave 0.047, an item-bias reg of 0.1-10 0.047-0.054, 20 epochs without
+// early stopping the same; validation NDCG@10 on the cold items is ~0 at every epoch. DKN,
+// with frozen description features and a content-derived bias, reaches 0.247 on the same
+// split. Suspected: the TextCNN towers, trained from scratch on warm pairs, memorise warm
+// items' texts and do not transfer to unseen ones, and the learned warm biases keep cold
+// items out of the top 20. Needs a model-side investigation.
 TEST(DeepConn, DISABLED_TextCarriesColdItems) {
   const std::string split = "cold-item:0.2";
-  const auto pop = FitOn("pop", {}, split);
-  const auto dc = FitOn("deepconn", Small({{"epochs", "8"}}), split);
-  const double p = TestMetric(*pop, "recall", 20), m = TestMetric(*dc, "recall", 20);
-  EXPECT_GT(m, p + 0.05) << "deepconn " << m << " vs pop " << p;
+  const auto dc = FitOn(LearningWorld(), "deepconn", Small({{"epochs", "8"}, {"lr", "0.01"}, {"batch_size", "512"}}), split);
+  const double m = TestMetric(*dc, "recall", 20), chance = ChanceRecall(*dc, 20);
+  EXPECT_GT(m, 1.5 * chance) << "deepconn " << m << " vs a random ranking " << chance;
 }
 
 TEST(DeepConn, DatasetWithoutTextIsAMissingModality) {

@@ -22,6 +22,9 @@ namespace {
 
 namespace dk = models::neural::dkn_internal;
 
+// Text from descriptions only, like the model's default: with training reviews mixed in, a
+// cold item's text (it has none) is unlike any the model trained on, and content ranked
+// cold items below chance (Recall@20 0.044 vs a random ranking's 0.075 on LearningWorld).
 framework::Config Small(std::map<std::string, std::string> extra = {}) {
   std::map<std::string, std::string> kv = {{"dim", "16"},
                                            {"epochs", "5"},
@@ -29,7 +32,7 @@ framework::Config Small(std::map<std::string, std::string> extra = {}) {
                                            {"lr", "0.01"},
                                            {"max_len", "20"},
                                            {"kg_features", "kg:transe:16"},
-                                           {"text_features", "text:tfidf-svd:16"}};
+                                           {"text_features", "text:tfidf-svd:16:description"}};
   for (auto& [k, v] : extra) kv[k] = v;
   return Params(kv);
 }
@@ -42,27 +45,31 @@ TEST(Dkn, KeepsTheModelContractWithMlpAttention) {
   ExpectModelContract("dkn", Small({{"epochs", "2"}, {"attention", "mlp"}, {"attention_hidden", "8"}}));
 }
 
-// DISABLED: fails; measured during development. Measured on TinyWorld (ratio split, seed 1): dkn NDCG@10
-// 0.216-0.220 vs pop 0.222 (dot attention, dim 16, lr 0.01 or 0.03). Kept as the bar.
-TEST(Dkn, DISABLED_LearnsWellAbovePopularity) {
-  const auto pop = FitOn("pop", {});
-  const auto dkn = FitOn("dkn", Small({{"epochs", "15"}}));
-  const double p = TestMetric(*pop, "ndcg", 10), d = TestMetric(*dkn, "ndcg", 10);
-  EXPECT_GT(d, 1.3 * p) << "dkn " << d << " vs pop " << p;
+// On LearningWorld, where preference, not popularity, decides (see neural_test_util.h).
+// Measured 2026-11-29: NDCG@10 0.166 vs pop 0.087 (1.9x), EASE 0.208 (0.80 of it), BPR 0.188.
+TEST(Dkn, LearnsWellAbovePopularity) {
+  const Reference& ref = LearningReference();
+  const auto dkn = FitOn(LearningWorld(), "dkn", Small({{"epochs", "15"}}));
+  const double d = TestMetric(*dkn, "ndcg", 10);
+  EXPECT_GT(d, 1.5 * ref.pop) << "dkn " << d << " vs pop " << ref.pop;
+  EXPECT_GT(d, 0.65 * ref.ease) << "dkn " << d << " vs EASE " << ref.ease;
   ASSERT_FALSE(dkn->curve.empty());
   EXPECT_LT(dkn->curve.back().loss, dkn->curve.front().loss);
 }
 
-// DISABLED: fails; measured during development: Recall@20 on cold-item:0.2 is exactly 0 with and
-// without content, i.e. cold items never reach a top 20; to investigate whether the frozen
-// kg/text features are present for cold items at all.
-TEST(Dkn, DISABLED_ContentCarriesColdItems) {
+// Pop and ID-only models score every cold item alike, so the floor that means something is
+// a random ranking's recall. Measured 2026-11-29 on LearningWorld: Recall@20 0.247 with
+// content, 0 ID only, 0.075 at random (3.3x).
+TEST(Dkn, ContentCarriesColdItems) {
   // Without KG and text a cold item is a zero vector with zero bias: nothing ranks it.
   const std::string split = "cold-item:0.2";
-  const auto with = FitOn("dkn", Small({{"epochs", "10"}}), split);
-  const auto id_only = FitOn("dkn", Small({{"epochs", "10"}, {"use_kg", "false"}, {"use_text", "false"}}), split);
-  const double a = TestMetric(*with, "recall", 20), b = TestMetric(*id_only, "recall", 20);
+  const auto with = FitOn(LearningWorld(), "dkn", Small({{"epochs", "10"}}), split);
+  const auto id_only =
+      FitOn(LearningWorld(), "dkn", Small({{"epochs", "10"}, {"use_kg", "false"}, {"use_text", "false"}}), split);
+  const double a = TestMetric(*with, "recall", 20), b = TestMetric(*id_only, "recall", 20),
+               chance = ChanceRecall(*with, 20);
   EXPECT_GT(a, b + 0.02) << "with content " << a << " vs id only " << b;
+  EXPECT_GT(a, 2 * chance) << "with content " << a << " vs a random ranking " << chance;
 }
 
 TEST(Dkn, DotAttentionScoresMatchAHandComputation) {
