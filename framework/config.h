@@ -85,5 +85,7 @@ std::vector<std::string> Split(std::string_view s, char sep, bool skip_empty = f
 // True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points above
 // U+10FFFF). Config values must be: they end up in JSON (run.json), which requires it.
 bool IsValidUtf8(std::string_view s);
+// Length of the well-formed UTF-8 sequence starting at s[i] (i < s.size()), or 0 if none.
+size_t Utf8SequenceLength(std::string_view s, size_t i);
 
 }  // namespace recfuse::framework

@@ -165,3 +165,28 @@ TEST(Hash, StableAndSensitive) {
 
 }  // namespace
 }  // namespace recfuse::framework
+
+namespace recfuse::framework {
+namespace {
+
+// RFC 3629 well-formedness, case by case (Unicode 15, table 3-7).
+TEST(Utf8, AcceptsWellFormedAndRejectsEachIllFormedClass) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("plain ascii"));
+  EXPECT_TRUE(IsValidUtf8("caf\xC3\xA9"));                  // U+00E9
+  EXPECT_TRUE(IsValidUtf8("\xE2\x82\xAC"));                 // U+20AC
+  EXPECT_TRUE(IsValidUtf8("\xF0\x9F\x98\x80"));             // U+1F600
+  EXPECT_TRUE(IsValidUtf8("\xF4\x8F\xBF\xBF"));             // U+10FFFF, the last code point
+  EXPECT_FALSE(IsValidUtf8("caf\xE9"));                     // Latin-1 byte
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));                    // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xE0\x80\xAF"));                // overlong, 3 bytes
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));                // surrogate U+D800
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));            // U+110000
+  EXPECT_FALSE(IsValidUtf8("\xE2\x82"));                    // truncated at the end
+  EXPECT_FALSE(IsValidUtf8("\xE2\x28\xA1"));                // bad continuation byte
+  EXPECT_EQ(Utf8SequenceLength("a\xF0\x9F\x98\x80", 1), 4u);
+  EXPECT_EQ(Utf8SequenceLength("\xE9x", 0), 0u);
+}
+
+}  // namespace
+}  // namespace recfuse::framework
