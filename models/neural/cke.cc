@@ -48,17 +48,21 @@ std::vector<ParamSpec> CkeParams() {
       {"kg_batch", ParamType::kInt, "1024", "KG triples sampled per training step", 1, 1 << 24, {}},
       {"kg_margin", ParamType::kFloat, "1.0", "TransR margin", 1e-6, 1e6, {}},
       {"kg_relation_dim", ParamType::kInt, "0", "TransR relation space size (0 = dim)", 0, 4096, {}},
-      {"reg", ParamType::kFloat, "1e-4", "L2 weight on the batch's user and item ID vectors", 0, 100, {}},
+      {"reg", ParamType::kFloat, "1e-3", "L2 weight on the batch's user and item ID vectors", 0, 100, {}},
+      {"content_reg", ParamType::kFloat, "0.1", "L2 weight on the batch's projected text and image vectors", 0, 100,
+       {}},
+      {"init_std", ParamType::kFloat, "0.01",
+       "std of the initial user and ID vectors (text/image projections start at the same scale)", 1e-6, 10, {}},
       {"id_dropout", ParamType::kFloat, "0.2", "training-time probability of dropping an item's ID offset", 0, 1, {}},
   };
   TrainDefaults d;
-  d.epochs = 60;
-  d.batch_size = 1024;
-  d.lr = 3e-3;
+  d.epochs = 200;
+  d.batch_size = 2048;
+  d.lr = 1e-3;
   d.loss = "bpr";
   d.losses = {"bpr", "bce", "softmax"};
   d.negatives = 1;
-  d.patience = 6;
+  d.patience = 10;
   for (auto& s : TrainParams(d)) p.push_back(std::move(s));
   return p;
 }
@@ -86,6 +90,8 @@ class Cke final : public PairwiseRecommender {
     relation_dim_ = c.GetInt(s, "kg_relation_dim");
     if (relation_dim_ == 0) relation_dim_ = dim_;
     reg_ = c.GetDouble(s, "reg");
+    content_reg_ = c.GetDouble(s, "content_reg");
+    init_std_ = c.GetDouble(s, "init_std");
     id_dropout_ = c.GetDouble(s, "id_dropout");
     if (!use_id_ && !use_kg_ && !use_text_ && !use_image_)
       throw framework::ConfigError("cke: every item part is switched off (use_id/kg/text/image)");
@@ -106,10 +112,10 @@ class Cke final : public PairwiseRecommender {
     net_ = std::make_shared<Net>();
     const datasets::Dataset& data = *td.dataset;
     net_->user = net_->register_module("user", torch::nn::Embedding(td.num_users, dim_));
-    torch::nn::init::normal_(net_->user->weight, 0, 0.1);
+    torch::nn::init::normal_(net_->user->weight, 0, init_std_);
     if (use_id_) {
       net_->item = net_->register_module("item", torch::nn::Embedding(td.num_items, dim_));
-      torch::nn::init::normal_(net_->item->weight, 0, 0.1);
+      torch::nn::init::normal_(net_->item->weight, 0, init_std_);
       warm_ = WarmItemMask(td).unsqueeze(1);
     }
     if (use_kg_) {
@@ -140,12 +146,16 @@ class Cke final : public PairwiseRecommender {
       triples_ = &data.kg;
       num_entities_ = data.entities.size();
     }
-    if (use_text_) {
-      net_->text = net_->register_module("text", torch::nn::Linear(text_.dim, dim_));
-    }
-    if (use_image_) {
-      net_->image = net_->register_module("image", torch::nn::Linear(image_.dim, dim_));
-    }
+    // Projections start at the ID vectors' scale (as in mmfusion.cc): torch's default init on
+    // standardised features made the content parts ~60x larger than the IDs.
+    auto projection = [&](const char* name, int64_t in) {
+      torch::nn::Linear lin = net_->register_module(name, torch::nn::Linear(in, dim_));
+      torch::nn::init::normal_(lin->weight, 0, init_std_ / std::sqrt(static_cast<double>(in)));
+      torch::nn::init::zeros_(lin->bias);
+      return lin;
+    };
+    if (use_text_) net_->text = projection("text", text_.dim);
+    if (use_image_) net_->image = projection("image", image_.dim);
     sampler_ = std::make_unique<PairSampler>(td);
   }
 
@@ -157,7 +167,8 @@ class Cke final : public PairwiseRecommender {
     const int64_t b = end - begin, per = 1 + opt_.negatives;
     const torch::Tensor items = batch.Candidates();
     const torch::Tensor p = net_->user->forward(batch.users);
-    const torch::Tensor e = ItemVectors(items).view({b, per, dim_});
+    torch::Tensor content;  // sum of squared norms of the batch's text and image vectors
+    const torch::Tensor e = ItemVectors(items, &content).view({b, per, dim_});
     const torch::Tensor scores = (e * p.unsqueeze(1)).sum(-1);
     torch::Tensor loss = PairLoss(opt_.loss, scores.select(1, 0), scores.slice(1, 1));
     if (reg_ > 0) {
@@ -165,6 +176,9 @@ class Cke final : public PairwiseRecommender {
       if (use_id_) r = r + net_->item->forward(items).pow(2).sum(-1).mean();
       loss = loss + reg_ * r;
     }
+    // The projections get their own, larger weight: a linear map of hundreds of frozen
+    // feature dimensions memorises items as well as an ID table.
+    if (content_reg_ > 0 && content.defined()) loss = loss + content_reg_ * content.mean();
     if (use_kg_ && lambda_kg_ > 0) loss = loss + lambda_kg_ * KgLoss(rng);
     return loss;
   }
@@ -176,8 +190,9 @@ class Cke final : public PairwiseRecommender {
   }
 
  private:
-  // e_i for the given item ids [n] -> [n, d].
-  torch::Tensor ItemVectors(const torch::Tensor& items) {
+  // e_i for the given item ids [n] -> [n, d]; `content_sq`, if given, receives the squared
+  // norms [n] of the text and image parts (undefined without either).
+  torch::Tensor ItemVectors(const torch::Tensor& items, torch::Tensor* content_sq = nullptr) {
     torch::Tensor e = torch::zeros({items.size(0), dim_});
     if (use_id_) {
       torch::Tensor keep = warm_.index_select(0, items);
@@ -186,11 +201,13 @@ class Cke final : public PairwiseRecommender {
     }
     if (use_kg_)
       e = e + net_->kg->entity->forward(item_entity_.index_select(0, items)) * linked_.index_select(0, items);
-    if (use_text_)
-      e = e + net_->text->forward(text_.values.index_select(0, items)) * text_.mask.index_select(0, items).unsqueeze(1);
-    if (use_image_)
-      e = e + net_->image->forward(image_.values.index_select(0, items)) *
-                  image_.mask.index_select(0, items).unsqueeze(1);
+    auto add_content = [&](torch::nn::Linear& proj, const ModalityTable& t) {
+      const torch::Tensor v = proj->forward(t.values.index_select(0, items)) * t.mask.index_select(0, items).unsqueeze(1);
+      e = e + v;
+      if (content_sq) *content_sq = content_sq->defined() ? *content_sq + v.pow(2).sum(-1) : v.pow(2).sum(-1);
+    };
+    if (use_text_) add_content(net_->text, text_);
+    if (use_image_) add_content(net_->image, image_);
     return e;
   }
 
@@ -213,7 +230,7 @@ class Cke final : public PairwiseRecommender {
   int64_t dim_ = 64, kg_batch_ = 1024, relation_dim_ = 64;
   bool use_id_ = true, use_kg_ = true, use_text_ = true, use_image_ = true;
   std::string text_spec_, image_spec_;
-  double lambda_kg_ = 1.0, kg_margin_ = 1.0, reg_ = 1e-4, id_dropout_ = 0.2;
+  double lambda_kg_ = 1.0, kg_margin_ = 1.0, reg_ = 1e-3, content_reg_ = 0.1, init_std_ = 0.01, id_dropout_ = 0.2;
 
   // Training state.
   std::shared_ptr<Net> net_;

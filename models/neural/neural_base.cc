@@ -298,6 +298,7 @@ void NeuralRecommender::Fit(const TrainData& data, const FitContext& ctx) {
   num_users_ = data.num_users;
   num_items_ = data.num_items;
   fitted_ = false;
+  final_inference_ = false;
   Build(data, ctx);
   auto optimizer = MakeOptimizer(opt_, Root().parameters());
 
@@ -374,6 +375,7 @@ void NeuralRecommender::Fit(const TrainData& data, const FitContext& ctx) {
   if (!best_state.empty()) LoadModuleBytes(Root(), best_state);
   torch::NoGradGuard no_grad;
   Root().eval();
+  final_inference_ = true;
   PrepareInference();
   fitted_ = true;
 }

@@ -161,6 +161,9 @@ class NeuralRecommender : public Recommender {
   RowMatrixXf user_, item_;
   Eigen::VectorXf item_bias_;  // empty = no bias
   int best_epoch_ = 0;
+  // True during the last PrepareInference of Fit (the state that is kept and tested), false
+  // during validations: a model may then use what validation held out (see sequential.cc).
+  bool final_inference_ = false;
 };
 
 // Models trained on (user, positive, sampled negatives) examples: one epoch is one shuffled

@@ -189,14 +189,26 @@ class SequentialRecommender : public NeuralRecommender {
     item_ = ToEigen(encoder_->ItemTable().contiguous());
     item_bias_.resize(0);
     user_.setZero(td_->num_users, dim_);
+    // The kept state reads each user's history through the validation interactions (known
+    // by test time; the evaluator masks those items): under leave-one-out the test item's
+    // direct predecessor is the validation item, and a next-item model without it loses the
+    // transition it was built for (RecBole does the same). Validations use training only.
+    datasets::Csr with_valid;
+    const datasets::Csr* history = &td_->by_user;
+    if (final_inference_ && !td_->valid.empty()) {
+      datasets::Interactions all = td_->train;
+      all.Append(td_->valid);
+      with_valid = datasets::BuildUserCsr(all, td_->num_users);
+      history = &with_valid;
+    }
     std::vector<Index> users;
     for (Index u0 = 0; u0 < td_->num_users; u0 += kInferenceRows) {
       const Index u1 = std::min<Index>(td_->num_users, u0 + kInferenceRows);
       users.clear();
       for (Index u = u0; u < u1; ++u)
-        if (td_->by_user.RowSize(u) > 0) users.push_back(u);
+        if (history->RowSize(u) > 0) users.push_back(u);
       if (users.empty()) continue;
-      const auto hist = encoders::BuildHistoryBatch(td_->by_user, users, max_len_);
+      const auto hist = encoders::BuildHistoryBatch(*history, users, max_len_);
       const RowMatrixXf states = ToEigen(encoder_->forward(encoders::HistoryTensor(hist)).contiguous());
       for (size_t k = 0; k < users.size(); ++k) user_.row(users[k]) = states.row(static_cast<Eigen::Index>(k));
     }
