@@ -643,13 +643,17 @@ void BuildReport(const std::string& results_dir) {
           {"y", {{"field", "loss"}, {"type", "quantitative"}, {"scale", {{"zero", false}}}}},
           {"color", {{"field", "model"}}},
           {"detail", {{"field", "seed"}}}}}}}};
+  // Panels at least wide enough for their titles ("popularity: head"), whatever the model count.
+  std::set<std::string> cold_models;
+  for (const auto& row : cold_data) cold_models.insert(row.value("model", ""));
+  const int cold_width = std::max(96, 16 * static_cast<int>(cold_models.size()));
   json cold_spec = {
       {"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},
       {"data", {{"values", cold_data}}},
       {"facet", {{"row", {{"field", "dataset"}, {"title", nullptr}}},
                  {"column", {{"field", "panel"}, {"sort", cold_panels}, {"title", nullptr}}}}},
       {"spec",
-       {{"width", {{"step", 16}}},
+       {{"width", cold_width},
         {"height", 220},
         {"mark", "bar"},
         {"encoding",
