@@ -81,20 +81,17 @@ std::vector<ParamSpec> DknParams() {
       {"kg_features", ParamType::kString, "kg:transe:32", "frozen KG encoder spec", 0, 0, {}},
       {"text_features", ParamType::kString, "text:tfidf-svd:64:description",
        "frozen text encoder spec (descriptions only: reviews exist for warm items alone)", 0, 0, {}},
-      {"reg", ParamType::kFloat, "1e-3", "L2 weight on the batch's item ID vectors", 0, 100, {}},
-      {"content_reg", ParamType::kFloat, "0.1", "L2 weight on the batch's projected KG and text vectors", 0, 100, {}},
-      {"init_std", ParamType::kFloat, "0.01",
-       "std of the initial item ID vectors (KG/text projections start at the same scale)", 1e-6, 10, {}},
+      {"reg", ParamType::kFloat, "1e-4", "L2 weight on the batch's item ID vectors", 0, 100, {}},
       {"id_dropout", ParamType::kFloat, "0.2", "training-time probability of dropping an item's ID embedding", 0, 1, {}},
   };
   TrainDefaults d;
-  d.epochs = 200;
-  d.batch_size = 2048;
-  d.lr = 1e-3;
+  d.epochs = 40;
+  d.batch_size = 1024;
+  d.lr = 2e-3;
   d.loss = "bpr";
   d.losses = {"bpr", "bce", "softmax"};
   d.negatives = 1;
-  d.patience = 10;
+  d.patience = 5;
   for (auto& s : TrainParams(d)) p.push_back(std::move(s));
   return p;
 }
@@ -119,8 +116,6 @@ class Dkn final : public PairwiseRecommender {
     kg_spec_ = c.GetString(s, "kg_features");
     text_spec_ = c.GetString(s, "text_features");
     reg_ = c.GetDouble(s, "reg");
-    content_reg_ = c.GetDouble(s, "content_reg");
-    init_std_ = c.GetDouble(s, "init_std");
     id_dropout_ = c.GetDouble(s, "id_dropout");
     if (!use_id_ && !use_kg_ && !use_text_)
       throw framework::ConfigError("dkn: every item part is switched off (use_id/kg/text)");
@@ -222,19 +217,15 @@ class Dkn final : public PairwiseRecommender {
     net_ = std::make_shared<Net>();
     if (use_id_) {
       net_->item = net_->register_module("item", torch::nn::Embedding(td.num_items, dim_));
-      torch::nn::init::normal_(net_->item->weight, 0, init_std_);
+      torch::nn::init::normal_(net_->item->weight, 0, 0.1);
       warm_ = WarmItemMask(td).unsqueeze(1);
     }
-    // Projections start at the ID vectors' scale (as in mmfusion.cc): torch's default init on
-    // standardised features made the content parts ~60x larger than the IDs.
-    auto projection = [&](const char* name, int64_t in) {
-      torch::nn::Linear lin = net_->register_module(name, torch::nn::Linear(in, dim_));
-      torch::nn::init::normal_(lin->weight, 0, init_std_ / std::sqrt(static_cast<double>(in)));
-      torch::nn::init::zeros_(lin->bias);
-      return lin;
-    };
-    if (use_kg_) net_->kg = projection("kg", kg_.dim);
-    if (use_text_) net_->text = projection("text", text_.dim);
+    if (use_kg_) {
+      net_->kg = net_->register_module("kg", torch::nn::Linear(kg_.dim, dim_));
+    }
+    if (use_text_) {
+      net_->text = net_->register_module("text", torch::nn::Linear(text_.dim, dim_));
+    }
     net_->bias = net_->register_module("bias", torch::nn::Linear(torch::nn::LinearOptions(dim_, 1).bias(false)));
     torch::nn::init::zeros_(net_->bias->weight);
     if (mlp_) net_->attention = net_->register_module("attention", fusion::CandidateAttention(dim_, hidden_));
@@ -260,8 +251,7 @@ class Dkn final : public PairwiseRecommender {
     const auto batch = sampler_->Get(begin, end, opt_.negatives, rng);
     const int64_t b = end - begin, per = 1 + opt_.negatives, n = b * per;
     const torch::Tensor items = batch.Candidates();  // [n]
-    torch::Tensor content;  // [I] squared norms of the KG and text parts
-    const torch::Tensor x = ItemVectors(&content);
+    const torch::Tensor x = ItemVectors();
     const torch::Tensor hist = history_.index_select(0, batch.users).repeat_interleave(per, 0);  // [n, L]
     const torch::Tensor mask =
         history_mask_.index_select(0, batch.users).repeat_interleave(per, 0) * (hist != items.unsqueeze(1)).to(torch::kFloat);
@@ -278,9 +268,6 @@ class Dkn final : public PairwiseRecommender {
     score = (score + net_->bias->forward(c).squeeze(1)).view({b, per});
     torch::Tensor loss = PairLoss(opt_.loss, score.select(1, 0), score.slice(1, 1));
     if (use_id_ && reg_ > 0) loss = loss + reg_ * net_->item->forward(items).pow(2).sum(-1).mean();
-    // The projections get their own, larger weight, on the batch's candidates: a linear map
-    // of the frozen features memorises items as well as an ID table.
-    if (content_reg_ > 0 && content.defined()) loss = loss + content_reg_ * content.index_select(0, items).mean();
     return loss;
   }
 
@@ -298,9 +285,8 @@ class Dkn final : public PairwiseRecommender {
   }
 
  private:
-  // x_i for every item [I, d]; `content_sq`, if given, receives the squared norms [I] of the
-  // KG and text parts (undefined without either).
-  torch::Tensor ItemVectors(torch::Tensor* content_sq = nullptr) {
+  // x_i for every item [I, d].
+  torch::Tensor ItemVectors() {
     torch::Tensor x = torch::zeros({num_items_, dim_});
     if (use_id_) {
       // ID dropout (training only) makes the content parts score items on their own, as
@@ -309,13 +295,8 @@ class Dkn final : public PairwiseRecommender {
       if (net_->is_training() && id_dropout_ > 0) keep = keep * torch::bernoulli(torch::full_like(keep, 1.0 - id_dropout_));
       x = x + net_->item->weight * keep;
     }
-    auto add_content = [&](torch::nn::Linear& proj, const ModalityTable& t) {
-      const torch::Tensor v = proj->forward(t.values) * t.mask.unsqueeze(1);
-      x = x + v;
-      if (content_sq) *content_sq = content_sq->defined() ? *content_sq + v.pow(2).sum(-1) : v.pow(2).sum(-1);
-    };
-    if (use_kg_) add_content(net_->kg, kg_);
-    if (use_text_) add_content(net_->text, text_);
+    if (use_kg_) x = x + net_->kg->forward(kg_.values) * kg_.mask.unsqueeze(1);
+    if (use_text_) x = x + net_->text->forward(text_.values) * text_.mask.unsqueeze(1);
     return x;
   }
 
@@ -323,7 +304,7 @@ class Dkn final : public PairwiseRecommender {
   int64_t dim_ = 64, max_len_ = 50, hidden_ = 32;
   bool mlp_ = false, use_id_ = true, use_kg_ = true, use_text_ = true;
   std::string kg_spec_, text_spec_;
-  double reg_ = 1e-3, content_reg_ = 0.1, init_std_ = 0.01, id_dropout_ = 0.2;
+  double reg_ = 1e-4, id_dropout_ = 0.2;
 
   // Training state.
   std::shared_ptr<Net> net_;
