@@ -153,12 +153,9 @@ class Cke final : public PairwiseRecommender {
       triples_ = &data.kg;
       num_entities_ = data.entities.size();
     }
-    // Projections start at the ID vectors' scale (as in mmfusion.cc): torch's default init on
-    // standardised features made the content parts ~60x larger than the IDs.
     auto projection = [&](const char* name, int64_t in) {
       torch::nn::Linear lin = net_->register_module(name, torch::nn::Linear(in, dim_));
-      torch::nn::init::normal_(lin->weight, 0, init_std_ / std::sqrt(static_cast<double>(in)));
-      torch::nn::init::zeros_(lin->bias);
+      InitAtIdScale(*lin, init_std_);
       return lin;
     };
     if (use_text_) net_->text = projection("text", text_.dim);

@@ -217,6 +217,15 @@ torch::Tensor WarmItemMask(const TrainData& td) {
   return m;
 }
 
+void InitAtIdScale(torch::nn::Module& module, double std) {
+  torch::NoGradGuard no_grad;
+  for (auto& layer : module.modules(/*include_self=*/true))
+    if (auto* lin = layer->as<torch::nn::Linear>()) {
+      torch::nn::init::normal_(lin->weight, 0, std / std::sqrt(static_cast<double>(lin->weight.size(1))));
+      if (lin->bias.defined()) torch::nn::init::zeros_(lin->bias);
+    }
+}
+
 // ---- state ----
 
 std::string ModuleBytes(torch::nn::Module& module) {

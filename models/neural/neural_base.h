@@ -117,6 +117,12 @@ ModalityTable LoadModality(const TrainData& td, const FitContext& ctx, const std
 // seen in training is untrained noise, so fusion treats it as a missing modality.
 torch::Tensor WarmItemMask(const TrainData& td);
 
+// Every Linear in `module` (itself included) gets weights ~ N(0, (std / sqrt(fan_in))^2) and
+// zero bias, so that on standardised inputs its outputs start at the scale of ID vectors
+// initialised with N(0, std^2). Torch's default init made projected content ~60x larger than
+// the IDs, and training never recovered (ml-100k NDCG@10 0.20 vs 0.29 ID-only).
+void InitAtIdScale(torch::nn::Module& module, double std);
+
 // ---- state -------------------------------------------------------------------------------
 std::string ModuleBytes(torch::nn::Module& module);
 void LoadModuleBytes(torch::nn::Module& module, const std::string& bytes);

@@ -104,9 +104,7 @@ class Vbpr final : public PairwiseRecommender {
       net_->visual_bias =
           net_->register_module("visual_bias", torch::nn::Linear(torch::nn::LinearOptions(t.dim, 1).bias(false)));
       torch::nn::init::normal_(net_->user_theta->weight, 0, init_std_);
-      // E f_i starts at the ID factors' scale: torch's default init on standardised features
-      // made it ~60x larger (as in mmfusion.cc).
-      torch::nn::init::normal_(net_->project->weight, 0, init_std_ / std::sqrt(static_cast<double>(t.dim)));
+      InitAtIdScale(*net_->project, init_std_);
       torch::nn::init::zeros_(net_->visual_bias->weight);
     }
     sampler_ = std::make_unique<PairSampler>(td);
