@@ -4,7 +4,9 @@
 
 #include <hdf5.h>
 
+#include <functional>
 #include <mutex>
+#include <string>
 
 namespace recfuse::datasets::hdf5 {
 
@@ -51,5 +53,13 @@ class Handle {
   hid_t id_;
   herr_t (*close_)(hid_t);
 };
+
+// Writes the HDF5 file `path` atomically: fill(file) writes into a temporary beside it
+// (".<name>.tmp.<pid>.<n>", the naming framework::WriteFileAtomic uses, never read as a
+// result), which is then closed, fsync'ed and renamed over `path`, and the directory is
+// fsync'ed, so a killed run leaves the old file or the new one, never half of one. On any
+// error the temporary is removed and the error rethrown. The caller holds Mutex().
+void WriteFileAtomic(const std::string& path, const std::function<void(hid_t file)>& fill,
+                     hid_t file_access = H5P_DEFAULT);
 
 }  // namespace recfuse::datasets::hdf5

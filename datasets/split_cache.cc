@@ -188,44 +188,23 @@ void WriteVector(hid_t file, const char* name, hid_t file_type, hid_t mem_type,
     throw framework::IoError(path + ": cannot write dataset '" + name + "'");
 }
 
-void SyncPath(const std::string& p, int flags) {
-  const int fd = ::open(p.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
 void WriteCache(const std::string& path, const Split& s, const SplitSpec& spec, uint64_t seed,
                 uint64_t data_hash) {
-  static std::atomic<uint64_t> counter{0};
-  const std::filesystem::path target(path);
-  const std::string dir = target.parent_path().string();
-  const std::string tmp =
-      (target.parent_path() / ("." + target.filename().string() + ".tmp." +
-                               std::to_string(::getpid()) + "." + std::to_string(counter++)))
-          .string();
-  try {
-    Handle fapl(FileAccessProps(), H5Pclose);
-    Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
-    if (!file.ok()) throw framework::IoError(path + ": cannot create split cache file " + tmp);
-    WriteScalarAttr(file.get(), "format_version", H5T_STD_I32LE, kFormatVersion, path);
-    WriteStringAttr(file.get(), "data_hash", framework::ToHex(data_hash), path);
-    WriteStringAttr(file.get(), "spec", spec.ToString(), path);
-    WriteScalarAttr(file.get(), "seed", H5T_STD_U64LE, seed, path);
-    WriteVector(file.get(), "train", H5T_STD_I64LE, H5T_NATIVE_INT64, s.train, path);
-    WriteVector(file.get(), "valid", H5T_STD_I64LE, H5T_NATIVE_INT64, s.valid, path);
-    WriteVector(file.get(), "test", H5T_STD_I64LE, H5T_NATIVE_INT64, s.test, path);
-    WriteVector(file.get(), "cold_items", H5T_STD_U8LE, H5T_NATIVE_UINT8, s.cold_items, path);
-    WriteVector(file.get(), "cold_users", H5T_STD_U8LE, H5T_NATIVE_UINT8, s.cold_users, path);
-    if (!file.Close()) throw framework::IoError(path + ": cannot flush split cache file " + tmp);
-    SyncPath(tmp, O_RDONLY);
-    if (::rename(tmp.c_str(), path.c_str()) != 0)
-      throw framework::IoError(path + ": rename failed: " + std::strerror(errno));
-    SyncPath(dir.empty() ? "." : dir, O_RDONLY | O_DIRECTORY);
-  } catch (...) {
-    ::unlink(tmp.c_str());
-    throw;
-  }
+  Handle fapl(FileAccessProps(), H5Pclose);
+  hdf5::WriteFileAtomic(
+      path,
+      [&](hid_t file) {
+        WriteScalarAttr(file, "format_version", H5T_STD_I32LE, kFormatVersion, path);
+        WriteStringAttr(file, "data_hash", framework::ToHex(data_hash), path);
+        WriteStringAttr(file, "spec", spec.ToString(), path);
+        WriteScalarAttr(file, "seed", H5T_STD_U64LE, seed, path);
+        WriteVector(file, "train", H5T_STD_I64LE, H5T_NATIVE_INT64, s.train, path);
+        WriteVector(file, "valid", H5T_STD_I64LE, H5T_NATIVE_INT64, s.valid, path);
+        WriteVector(file, "test", H5T_STD_I64LE, H5T_NATIVE_INT64, s.test, path);
+        WriteVector(file, "cold_items", H5T_STD_U8LE, H5T_NATIVE_UINT8, s.cold_items, path);
+        WriteVector(file, "cold_users", H5T_STD_U8LE, H5T_NATIVE_UINT8, s.cold_users, path);
+      },
+      fapl.get());
 }
 
 std::string CachePath(uint64_t data_hash, const SplitSpec& spec, uint64_t seed,

@@ -49,15 +49,11 @@ void WriteFeaturesH5(const std::string& path, const datasets::Dataset& data, con
   RF_CHECK(static_cast<int64_t>(f.present.size()) == data.num_items(), "present mask size");
   std::lock_guard<std::mutex> lock(datasets::hdf5::Mutex());
   QuietErrors quiet;
-  const std::filesystem::path target(path);
-  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  {
-    Hid file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-    if (!file.ok()) throw framework::IoError(path + ": cannot create HDF5 file");
+  datasets::hdf5::WriteFileAtomic(path, [&](hid_t file) {
     const hsize_t dims[2] = {static_cast<hsize_t>(f.values.rows()), static_cast<hsize_t>(f.values.cols())};
     {
       Hid space(H5Screate_simple(2, dims, nullptr), H5Sclose);
-      Hid ds(H5Dcreate2(file.get(), "features", H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      Hid ds(H5Dcreate2(file, "features", H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
              H5Dclose);
       if (!ds.ok() || (f.values.size() > 0 &&
                        H5Dwrite(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, f.values.data()) < 0))
@@ -66,7 +62,7 @@ void WriteFeaturesH5(const std::string& path, const datasets::Dataset& data, con
     {
       const hsize_t n = f.present.size();
       Hid space(H5Screate_simple(1, &n, nullptr), H5Sclose);
-      Hid ds(H5Dcreate2(file.get(), "present", H5T_STD_U8LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      Hid ds(H5Dcreate2(file, "present", H5T_STD_U8LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
              H5Dclose);
       if (!ds.ok() || (n > 0 && H5Dwrite(ds.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, f.present.data()) < 0))
         throw framework::IoError(path + ": cannot write /present");
@@ -78,23 +74,16 @@ void WriteFeaturesH5(const std::string& path, const datasets::Dataset& data, con
       Hid type(H5Tcopy(H5T_C_S1), H5Tclose);
       H5Tset_size(type.get(), H5T_VARIABLE);
       Hid space(H5Screate_simple(1, &n, nullptr), H5Sclose);
-      Hid ds(H5Dcreate2(file.get(), "item_tokens", type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      Hid ds(H5Dcreate2(file, "item_tokens", type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
              H5Dclose);
       if (!ds.ok() || (n > 0 && H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, tokens.data()) < 0))
         throw framework::IoError(path + ": cannot write /item_tokens");
     }
-    Hid root(H5Gopen2(file.get(), "/", H5P_DEFAULT), H5Gclose);
+    Hid root(H5Gopen2(file, "/", H5P_DEFAULT), H5Gclose);
     WriteStringAttr(root.get(), "spec", f.spec);
     WriteStringAttr(root.get(), "data_hash", framework::ToHex(data.ContentHash()));
     WriteStringAttr(root.get(), "fallbacks", std::to_string(f.fallbacks));
-    if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) throw framework::IoError(path + ": flush failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, target, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw framework::IoError(path + ": cannot move features into place");
-  }
+  });
 }
 
 ItemFeatures ReadFeaturesH5(const std::string& path, const datasets::Dataset& data) {

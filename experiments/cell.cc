@@ -163,34 +163,18 @@ namespace {
 
 namespace h5 = datasets::hdf5;
 
-void SyncPath(const std::string& p, int flags) {
-  const int fd = ::open(p.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
 void WritePerUserH5(const std::string& path, const std::vector<std::string>& users,
                     const std::map<std::string, std::vector<double>>& columns) {
-  static std::atomic<uint64_t> counter{0};
-  const std::filesystem::path target(path);
-  // Same temporary naming as framework::AtomicFile (".<name>.tmp.*"): never read as a result.
-  const std::string tmp = (target.parent_path() / ("." + target.filename().string() + ".tmp." +
-                                                   std::to_string(::getpid()) + "." + std::to_string(counter++)))
-                              .string();
   std::lock_guard<std::mutex> lock(h5::Mutex());
   h5::QuietErrors quiet;
-  try {
-    h5::Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-    if (!file.ok()) throw framework::IoError(path + ": cannot create " + tmp);
+  h5::WriteFileAtomic(path, [&](hid_t file) {
     const hsize_t n = users.size();
     {
       h5::Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
       H5Tset_size(type.get(), H5T_VARIABLE);
       H5Tset_cset(type.get(), H5T_CSET_UTF8);
       h5::Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
-      h5::Handle dset(H5Dcreate2(file.get(), "users", type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT,
-                                 H5P_DEFAULT),
+      h5::Handle dset(H5Dcreate2(file, "users", type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                       H5Dclose);
       std::vector<const char*> ptrs;
       for (const auto& u : users) ptrs.push_back(u.c_str());
@@ -202,23 +186,14 @@ void WritePerUserH5(const std::string& path, const std::vector<std::string>& use
         throw framework::Error(path + ": column '" + name + "' has " + std::to_string(values.size()) +
                                " values for " + std::to_string(users.size()) + " users");
       h5::Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
-      h5::Handle dset(H5Dcreate2(file.get(), name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+      h5::Handle dset(H5Dcreate2(file, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
                                  H5P_DEFAULT),
                       H5Dclose);
       if (!dset.ok() ||
           (n > 0 && H5Dwrite(dset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0))
         throw framework::IoError(path + ": cannot write dataset '" + name + "'");
     }
-    if (!file.Close()) throw framework::IoError(path + ": cannot flush " + tmp);
-    SyncPath(tmp, O_RDONLY);
-    if (::rename(tmp.c_str(), path.c_str()) != 0)
-      throw framework::IoError(path + ": rename failed: " + std::strerror(errno));
-    const std::string dir = target.parent_path().string();
-    SyncPath(dir.empty() ? "." : dir, O_RDONLY | O_DIRECTORY);
-  } catch (...) {
-    ::unlink(tmp.c_str());
-    throw;
-  }
+  });
 }
 
 herr_t CollectName(hid_t, const char* name, const H5L_info_t*, void* out) {
