@@ -8,7 +8,8 @@
 //   kg     learned projection of frozen KG entity embeddings (TransE by default)
 // User side: q_u = user ID embedding (use_id) + W_h * (mean content vector of the user's last
 // history_len training items) (use_history; a content profile that also serves users whose
-// ID embedding saw little data).
+// ID embedding saw little data). history_source=id|both averages a separate learned item
+// table instead of / as well as the content (FISM, SVD++).
 // Fusion (fusion/fusion.h): by default attention conditioned on the user,
 //   a_{u,i,m} = masked softmax_m(<W_q q_u, W_k x_{i,m}> / sqrt(d) + b_m),
 //   score(u, i) = <q_u, sum_m a_{u,i,m} x_{i,m}>,
@@ -17,6 +18,9 @@
 // softmax across modalities per (user, item). Modality dropout during training teaches the
 // content paths to carry items whose ID vector is missing (cold start).
 // Every modality has a use_<m> switch for ablations.
+// Training: by default the multinomial loss (Mult-DAE/VAE): each user's training items under
+// a softmax over every warm item, scored through the same factorised attention, in batches
+// of user_batch users. BPR/BCE/sampled softmax over sampled pairs remain (loss=...).
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -50,20 +54,35 @@ std::vector<ParamSpec> MmFusionParams() {
       {"image_features", ParamType::kString, "image:handcrafted", "frozen image encoder spec", 0, 0, {}},
       {"kg_features", ParamType::kString, "kg:transe:32", "frozen KG encoder spec", 0, 0, {}},
       {"content_hidden", ParamType::kInt, "0", "hidden width of the content projections (0 = linear)", 0, 65536, {}},
+      {"history_source", ParamType::kString, "content",
+       "what the user profile averages over the history: content (the items' content vectors), id (a "
+       "separate learned item table, FISM/SVD++ style) or both",
+       0, 0, {"content", "id", "both"}},
+      {"history_dropout", ParamType::kFloat, "0",
+       "training only: probability of dropping each history item from the profile (denoising, as in "
+       "Mult-DAE; keeps the profile from simply recalling the items it is trained to score)",
+       0, 0.95, {}},
       {"history_len", ParamType::kInt, "50", "most recent training items in the user profile", 1, 100000, {}},
       {"modality_dropout", ParamType::kFloat, "0.2", "probability of dropping a modality of a training item", 0,
        0.95, {}},
-      {"reg", ParamType::kFloat, "1e-3", "L2 weight on the batch's user vectors and item ID vectors", 0, 100, {}},
+      {"user_batch", ParamType::kInt, "128",
+       "loss=multinomial: users per batch (batch_size counts pairs, for the pairwise losses)", 1, 1 << 20, {}},
+      {"reg", ParamType::kFloat, "3e-3", "L2 weight on the batch's user vectors and item ID vectors", 0, 100, {}},
       {"content_reg", ParamType::kFloat, "0.1", "L2 weight on the batch's content modality vectors", 0, 100, {}},
       {"init_std", ParamType::kFloat, "0.01",
        "std of the initial ID embeddings (content projections start at the same scale)", 1e-6, 10, {}},
   };
   TrainDefaults d;
-  d.epochs = 200;
+  // Measured on ml-100k (random 8:1:1, seed 0, NDCG@10): the multinomial loss over every
+  // item 0.319 against BPR's 0.297 with this model's best BPR recipe (batch 2048 pairs, reg
+  // 1e-3), at 0.5 s instead of 1.15 s per epoch. lr 3e-3 overfits (0.301); reg 1e-3 0.314,
+  // 1e-2 0.320; dim 128 0.314. An epoch is one pass over the users in batches of user_batch,
+  // ~8 steps on ml-100k, hence the epoch budget.
+  d.epochs = 400;
   d.batch_size = 2048;
   d.lr = 1e-3;
-  d.loss = "bpr";
-  d.losses = {"bpr", "bce", "softmax"};
+  d.loss = "multinomial";
+  d.losses = {"multinomial", "bpr", "bce", "softmax"};
   d.negatives = 1;
   // 25: from init 0.01 the validation curve plateaus near popularity for ~20 epochs before
   // personalisation takes off; patience 10 stopped seeds 1 and 2 on ml-100k there (NDCG@10
@@ -77,6 +96,7 @@ struct Net : torch::nn::Module {
   torch::nn::Embedding user_id{nullptr}, item_id{nullptr};
   std::vector<torch::nn::Sequential> proj;  // per content modality
   torch::nn::Linear hist{nullptr};
+  torch::nn::Embedding hist_item{nullptr};  // history_source id|both
   fusion::Fusion fuse{nullptr};
 };
 
@@ -95,10 +115,14 @@ class MmFusion final : public PairwiseRecommender {
       }
     hidden_ = c.GetInt(s, "content_hidden");
     history_len_ = c.GetInt(s, "history_len");
+    history_source_ = c.GetString(s, "history_source");
+    history_dropout_ = c.GetDouble(s, "history_dropout");
     dropout_ = c.GetDouble(s, "modality_dropout");
     reg_ = c.GetDouble(s, "reg");
     init_std_ = c.GetDouble(s, "init_std");
     content_reg_ = c.GetDouble(s, "content_reg");
+    // The loop slices examples by batch_size; with loss=multinomial an example is a user.
+    if (opt_.loss == "multinomial") opt_.batch_size = c.GetInt(s, "user_batch");
     if (!use_id_ && content_.empty())
       throw framework::ConfigError("mmfusion: every item modality is switched off (use_id/text/image/kg)");
     if (!use_id_ && !use_history_) throw framework::ConfigError("mmfusion: users need use_id or use_history");
@@ -228,6 +252,10 @@ class MmFusion final : public PairwiseRecommender {
     }
     if (use_history_) {
       net_->hist = net_->register_module("hist", torch::nn::Linear(dim_, dim_));
+      if (history_source_ != "content") {
+        net_->hist_item = net_->register_module("hist_item", torch::nn::Embedding(td.num_items, dim_));
+        torch::nn::init::normal_(net_->hist_item->weight, 0, init_std_);
+      }
       history_ = HistoryMatrix(td);
     }
     fusion::FusionOptions fo;
@@ -238,15 +266,27 @@ class MmFusion final : public PairwiseRecommender {
     fo.modality_dropout = dropout_;
     net_->fuse = net_->register_module("fuse", fusion::Fusion(fo));
     item_mask_ = torch::stack(masks_, 1);
+    cold_ = WarmItemMask(td).eq(0).unsqueeze(0);
+    user_order_.clear();
+    for (Index u = 0; u < td.num_users; ++u)
+      if (td.matrix.outerIndexPtr()[u + 1] > td.matrix.outerIndexPtr()[u]) user_order_.push_back(u);
     sampler_ = std::make_unique<PairSampler>(td);
     pairs_ = &td.matrix;
   }
 
   torch::nn::Module& Root() override { return *net_; }
 
+  int64_t BeginEpoch(int epoch, framework::Rng& rng) override {
+    if (opt_.loss != "multinomial") return PairwiseRecommender::BeginEpoch(epoch, rng);
+    rng.Shuffle(user_order_);
+    return static_cast<int64_t>(user_order_.size());
+  }
+
   torch::Tensor BatchLoss(int64_t begin, int64_t end, framework::Rng& rng) override {
+    if (opt_.loss == "multinomial") return MultinomialLoss(begin, end);
+    const int64_t b = end - begin;
     const auto batch = sampler_->Get(begin, end, opt_.negatives, rng);
-    const int64_t b = end - begin, per = 1 + opt_.negatives;
+    const int64_t per = 1 + opt_.negatives;
     const torch::Tensor x = ItemModalities();             // [I, M, d]
     const torch::Tensor q = UserVectors(x, batch.users);  // [B, d]
     const torch::Tensor items = batch.Candidates();
@@ -297,6 +337,55 @@ class MmFusion final : public PairwiseRecommender {
   }
 
  private:
+  // loss=multinomial: an example is a user, and the loss is the multinomial log-likelihood
+  // of the user's training items under a softmax over every warm item (Mult-DAE/VAE, Liang
+  // et al. 2018), averaged over the batch's interactions. One [users, items] score matrix per
+  // batch replaces thousands of sampled pairs.
+  torch::Tensor MultinomialLoss(int64_t begin, int64_t end) {
+    const int64_t b = end - begin;
+    torch::Tensor users = torch::from_blob(user_order_.data() + begin, {b}, torch::kInt64).clone();
+    torch::Tensor y = torch::zeros({b, num_items_});
+    auto* yp = y.data_ptr<float>();
+    for (int64_t k = 0; k < b; ++k)
+      for (SpMat::InnerIterator it(*pairs_, static_cast<Index>(user_order_[static_cast<size_t>(begin + k)])); it;
+           ++it)
+        yp[k * num_items_ + it.col()] = 1.0f;
+    const torch::Tensor x = ItemModalities();
+    const torch::Tensor q = UserVectors(x, users);
+    // Cold items stay out of the softmax, as they stay out of negative sampling: otherwise
+    // "content without an ID" is taught to score low.
+    const torch::Tensor logp = torch::log_softmax(AllScores(x, q).masked_fill(cold_, -1e9), 1);
+    const torch::Tensor count = y.sum();
+    torch::Tensor loss = -(logp * y).sum() / count;
+    if (reg_ > 0 || content_reg_ > 0) {
+      // The pairwise penalty in expectation: user vectors per user, item vectors weighted by
+      // how often they are a positive in this batch.
+      const torch::Tensor w = y.sum(0) / count;            // [I]
+      const torch::Tensor sq = x.pow(2).sum(-1) * item_mask_;  // [I, M]
+      const int64_t first = use_id_ ? 1 : 0;
+      torch::Tensor r = reg_ * q.pow(2).sum(-1).mean();
+      if (use_id_) r = r + reg_ * (w * sq.select(1, 0)).sum();
+      if (sq.size(1) > first) r = r + content_reg_ * (w * sq.slice(1, first).sum(-1)).sum();
+      loss = loss + r;
+    }
+    return loss;
+  }
+
+  // Scores of users q [B, d] against every item, x [I, M, d]; attention is factorised as in
+  // ScoreBlock (per modality: one [B, I] matrix of logits and one of scores). Modality
+  // dropout, in training, drops an item's modality for the whole batch.
+  torch::Tensor AllScores(const torch::Tensor& x, const torch::Tensor& q) {
+    if (dot_product_) return torch::mm(q, net_->fuse->forward(x, item_mask_).fused.t());
+    const int64_t b = q.size(0), n = x.size(0), m = x.size(1);
+    torch::Tensor mask = item_mask_;
+    if (net_->is_training()) mask = fusion::DropModalities(mask, dropout_);
+    const torch::Tensor logits =
+        torch::mm(net_->fuse->QueryKeys(q), net_->fuse->ItemKeys(x).reshape({n * m, dim_}).t()).view({b, n, m}) +
+        net_->fuse->ModalityBias();
+    const torch::Tensor s = torch::mm(q, x.reshape({n * m, dim_}).t()).view({b, n, m});
+    return (fusion::MaskedSoftmax(logits, mask.unsqueeze(0).expand({b, n, m})) * s).sum(-1);
+  }
+
   // Row-normalised users x items matrix over each user's last history_len training items.
   torch::Tensor HistoryMatrix(const TrainData& td) const {
     std::vector<int64_t> rows, cols;
@@ -317,6 +406,18 @@ class MmFusion final : public PairwiseRecommender {
         .coalesce();
   }
 
+  // history_, or in training with history_dropout > 0 a copy with each entry dropped with
+  // that probability and the rows renormalised over what is left.
+  torch::Tensor History() const {
+    if (!net_->is_training() || history_dropout_ <= 0) return history_;
+    const torch::Tensor idx = history_.indices();
+    const torch::Tensor rows = idx.select(0, 0);
+    const torch::Tensor keep = torch::rand({rows.size(0)}).ge(history_dropout_).to(torch::kFloat);
+    const torch::Tensor kept = torch::zeros({history_.size(0)}).index_add_(0, rows, keep);
+    const torch::Tensor vals = keep / kept.clamp_min(1).index_select(0, rows);
+    return torch::sparse_coo_tensor(idx, vals, history_.sizes())._coalesced_(true);
+  }
+
   torch::Tensor ItemModalities() {
     std::vector<torch::Tensor> parts;
     if (use_id_) parts.push_back(net_->item_id->weight);
@@ -328,14 +429,19 @@ class MmFusion final : public PairwiseRecommender {
   torch::Tensor UserVectors(const torch::Tensor& x, const torch::Tensor& users) {
     torch::Tensor q;
     if (use_id_) q = net_->user_id->forward(users);
-    if (use_history_) {
+    const torch::Tensor hist = use_history_ ? History() : torch::Tensor();
+    if (use_history_ && history_source_ != "content") {
+      const torch::Tensor h = torch::mm(hist, net_->hist_item->weight).index_select(0, users);
+      q = q.defined() ? q + h : h;
+    }
+    if (use_history_ && history_source_ != "id") {
       // The profile averages content vectors (ID vectors only when there is no content),
       // masked per item, so that it exists for items and users the ID path cannot serve.
       const int64_t first = use_id_ && !tables_.empty() ? 1 : 0;
       const torch::Tensor xc = x.slice(1, first);
       const torch::Tensor mc = item_mask_.slice(1, first);
       const torch::Tensor content = (xc * mc.unsqueeze(-1)).sum(1) / mc.sum(1, true).clamp_min(1);
-      const torch::Tensor profile = torch::mm(history_, content).index_select(0, users);
+      const torch::Tensor profile = torch::mm(hist, content).index_select(0, users);
       const torch::Tensor h = net_->hist->forward(profile);
       q = q.defined() ? q + h : h;
     }
@@ -391,13 +497,16 @@ class MmFusion final : public PairwiseRecommender {
   bool use_id_ = true, use_history_ = true;
   std::vector<std::string> content_, specs_;
   int64_t hidden_ = 0, history_len_ = 50;
+  std::string history_source_ = "content";
+  double history_dropout_ = 0;
   double dropout_ = 0.2, reg_ = 1e-3, init_std_ = 0.01, content_reg_ = 0.1;
 
   // Training state.
   std::shared_ptr<Net> net_;
   std::vector<std::string> names_;
   std::vector<torch::Tensor> tables_, masks_;
-  torch::Tensor item_mask_, history_;
+  torch::Tensor item_mask_, history_, cold_;
+  std::vector<int64_t> user_order_;  // loss=multinomial: users with training pairs, shuffled
   const SpMat* pairs_ = nullptr;
 
   // Inference state (attention): per modality item vectors and keys; user vectors (user_)

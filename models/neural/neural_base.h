@@ -180,7 +180,7 @@ class PairwiseRecommender : public NeuralRecommender {
   using NeuralRecommender::NeuralRecommender;
 
  protected:
-  int64_t BeginEpoch(int, framework::Rng& rng) final {
+  int64_t BeginEpoch(int, framework::Rng& rng) override {
     sampler_->Shuffle(rng);
     return sampler_->size();
   }
