@@ -292,6 +292,7 @@ TEST(Shipped, ExperimentFilesLoadAndExpand) {
   const std::vector<std::pair<std::string, size_t>> neural = {
       {"ml100k_neural.conf", 10},       // 10 models x 1 seed
       {"ml100k_sequential.conf", 5},    // 5 models, leave-one-out
+      {"ml100k_flagship.conf", 9},      // ease, bpr, mmfusion x 3 seeds
       {"ml100k_ablation.conf", 12}};    // mmfusion x (full + 5 ablations) x 2 splits
   for (const auto& [file, cells] : neural) {
     SCOPED_TRACE(file);
