@@ -48,13 +48,7 @@ TEST(Dkn, KeepsTheModelContractWithMlpAttention) {
 // On LearningWorld, where preference, not popularity, decides (see neural_test_util.h).
 // Measured 2026-11-29: NDCG@10 0.166 vs pop 0.087 (1.9x), EASE 0.208 (0.80 of it), BPR 0.188.
 TEST(Dkn, LearnsWellAbovePopularity) {
-  const Reference& ref = LearningReference();
-  const auto dkn = FitOn(LearningWorld(), "dkn", Small({{"epochs", "15"}}));
-  const double d = TestMetric(*dkn, "ndcg", 10);
-  EXPECT_GT(d, 1.5 * ref.pop) << "dkn " << d << " vs pop " << ref.pop;
-  EXPECT_GT(d, 0.65 * ref.ease) << "dkn " << d << " vs EASE " << ref.ease;
-  ASSERT_FALSE(dkn->curve.empty());
-  EXPECT_LT(dkn->curve.back().loss, dkn->curve.front().loss);
+  ExpectLearnsOnLearningWorld(*FitOn(LearningWorld(), "dkn", Small({{"epochs", "15"}})), "dkn", 1.5, 0.65);
 }
 
 // Pop and ID-only models score every cold item alike, so the floor that means something is

@@ -187,6 +187,22 @@ inline const Reference& LearningReference() {
   return r;
 }
 
+// The "learns" bar for a model fitted on LearningWorld: test NDCG@10 above pop_share x pop
+// and ease_share x EASE, and (check_loss) a last-epoch training loss below the first.
+// Returns the NDCG@10 for tests that print or compare it.
+inline double ExpectLearnsOnLearningWorld(const Fitted& f, const std::string& label, double pop_share,
+                                          double ease_share, bool check_loss = true) {
+  const Reference& ref = LearningReference();
+  const double m = TestMetric(f, "ndcg", 10);
+  EXPECT_GT(m, pop_share * ref.pop) << label << " " << m << " vs pop " << ref.pop;
+  EXPECT_GT(m, ease_share * ref.ease) << label << " " << m << " vs EASE " << ref.ease;
+  if (check_loss) {
+    EXPECT_FALSE(f.curve.empty()) << label << ": no training curve";
+    if (!f.curve.empty()) EXPECT_LT(f.curve.back().loss, f.curve.front().loss) << label;
+  }
+  return m;
+}
+
 // Expected Recall@k of a uniformly random ranking for f's test users (candidates: all items
 // but the user's training and validation ones). The floor of a cold-item test: pop and ID
 // models score every cold item alike (0), so "beats pop" says nothing there.

@@ -34,13 +34,7 @@ TEST(Vbpr, KeepsTheModelContractWithEitherPartOff) {
 // On LearningWorld, where preference, not popularity, decides (see neural_test_util.h).
 // Measured 2026-11-29: NDCG@10 0.177 vs pop 0.087 (2.0x), EASE 0.208 (0.85 of it), BPR 0.188.
 TEST(Vbpr, LearnsWellAbovePopularity) {
-  const Reference& ref = LearningReference();
-  const auto vb = FitOn(LearningWorld(), "vbpr", Small({{"epochs", "25"}}));
-  const double m = TestMetric(*vb, "ndcg", 10);
-  EXPECT_GT(m, 1.5 * ref.pop) << "vbpr " << m << " vs pop " << ref.pop;
-  EXPECT_GT(m, 0.7 * ref.ease) << "vbpr " << m << " vs EASE " << ref.ease;
-  ASSERT_FALSE(vb->curve.empty());
-  EXPECT_LT(vb->curve.back().loss, vb->curve.front().loss);
+  ExpectLearnsOnLearningWorld(*FitOn(LearningWorld(), "vbpr", Small({{"epochs", "25"}})), "vbpr", 1.5, 0.7);
 }
 
 // Test items of a cold-item split have no training interaction: BPR-MF can only rank them
