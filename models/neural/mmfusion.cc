@@ -251,7 +251,8 @@ class MmFusion final : public PairwiseRecommender {
       masks_.push_back(t.mask);
     }
     if (use_history_) {
-      net_->hist = net_->register_module("hist", torch::nn::Linear(dim_, dim_));
+      // W_h maps the content profile; history_source=id has none, so no dead weights.
+      if (history_source_ != "id") net_->hist = net_->register_module("hist", torch::nn::Linear(dim_, dim_));
       if (history_source_ != "content") {
         net_->hist_item = net_->register_module("hist_item", torch::nn::Embedding(td.num_items, dim_));
         torch::nn::init::normal_(net_->hist_item->weight, 0, init_std_);
@@ -299,14 +300,7 @@ class MmFusion final : public PairwiseRecommender {
     // L2 on the vectors this batch used: the user vectors and every present modality vector
     // of the candidates. Content paths need it as much as IDs: a linear map of ~550 frozen
     // feature dimensions can memorise 1,682 items as well as an ID table can.
-    if (reg_ > 0 || content_reg_ > 0) {
-      const torch::Tensor sq = xi.pow(2).sum(-1) * mi;  // [B * per, M]
-      const int64_t first = use_id_ ? 1 : 0;
-      torch::Tensor r = reg_ * q.pow(2).sum(-1).mean();
-      if (use_id_) r = r + reg_ * sq.select(1, 0).mean();
-      if (sq.size(1) > first) r = r + content_reg_ * sq.slice(1, first).sum(-1).mean();
-      loss = loss + r;
-    }
+    if (reg_ > 0 || content_reg_ > 0) loss = loss + Penalty(q, xi.pow(2).sum(-1) * mi);
     return loss;
   }
 
@@ -357,18 +351,22 @@ class MmFusion final : public PairwiseRecommender {
     const torch::Tensor logp = torch::log_softmax(AllScores(x, q).masked_fill(cold_, -1e9), 1);
     const torch::Tensor count = y.sum();
     torch::Tensor loss = -(logp * y).sum() / count;
-    if (reg_ > 0 || content_reg_ > 0) {
-      // The pairwise penalty in expectation: user vectors per user, item vectors weighted by
-      // how often they are a positive in this batch.
-      const torch::Tensor w = y.sum(0) / count;            // [I]
-      const torch::Tensor sq = x.pow(2).sum(-1) * item_mask_;  // [I, M]
-      const int64_t first = use_id_ ? 1 : 0;
-      torch::Tensor r = reg_ * q.pow(2).sum(-1).mean();
-      if (use_id_) r = r + reg_ * (w * sq.select(1, 0)).sum();
-      if (sq.size(1) > first) r = r + content_reg_ * (w * sq.slice(1, first).sum(-1)).sum();
-      loss = loss + r;
-    }
+    // The pairwise penalty in expectation: item vectors weighted by how often they are a
+    // positive in this batch.
+    if (reg_ > 0 || content_reg_ > 0) loss = loss + Penalty(q, x.pow(2).sum(-1) * item_mask_, y.sum(0) / count);
     return loss;
+  }
+
+  // L2 on the user vectors q [B, d] (mean over the batch) plus, over items' squared modality
+  // norms sq [N, M] (0 where masked), reg on the ID column and content_reg on the others,
+  // averaged over the N rows, or weighted by w [N] (summing to 1) when given.
+  torch::Tensor Penalty(const torch::Tensor& q, const torch::Tensor& sq, const torch::Tensor& w = {}) const {
+    const auto avg = [&w](const torch::Tensor& v) { return w.defined() ? (w * v).sum() : v.mean(); };
+    const int64_t first = use_id_ ? 1 : 0;
+    torch::Tensor r = reg_ * q.pow(2).sum(-1).mean();
+    if (use_id_) r = r + reg_ * avg(sq.select(1, 0));
+    if (sq.size(1) > first) r = r + content_reg_ * avg(sq.slice(1, first).sum(-1));
+    return r;
   }
 
   // Scores of users q [B, d] against every item, x [I, M, d]; attention is factorised as in
