@@ -168,7 +168,7 @@ class NeuralRecommender : public Recommender {
   Eigen::VectorXf item_bias_;  // empty = no bias
   int best_epoch_ = 0;
   // True during the last PrepareInference of Fit (the state that is kept and tested), false
-  // during validations: a model may then use what validation held out (see sequential.cc).
+  // during validations: a model may then use what validation held out (see sequential/sequential.cc).
   bool final_inference_ = false;
 };
 

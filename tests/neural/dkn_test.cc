@@ -10,7 +10,7 @@
 #include "tests/neural/neural_test_util.h"
 
 namespace recfuse::models::neural::dkn_internal {
-// Defined in models/neural/dkn.cc (internal scoring kernels, not part of a public header).
+// Defined in models/knowledge/dkn.cc (internal scoring kernels, not part of a public header).
 torch::Tensor DotScores(const torch::Tensor& h, const torch::Tensor& mask, const torch::Tensor& x);
 torch::Tensor SplitMlpScores(const torch::Tensor& h, const torch::Tensor& mask, const torch::Tensor& x,
                              const torch::Tensor& w1, const torch::Tensor& b1, const torch::Tensor& w2,
