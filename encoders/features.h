@@ -27,6 +27,10 @@ struct ItemFeatures {
   std::vector<uint8_t> present;  // per item: 1 if the item had the modality (mask)
   int64_t fallbacks = 0;         // items whose content was missing or corrupt (counted, not fatal)
   std::vector<std::string> notes;
+  // Where the values came from, as key -> value pairs (extractor, package@version or file
+  // sha256, layer, input size, normalisation, pooling, text fields, ...): written to the
+  // HDF5 file and, through the models, to every cell's run.json.
+  std::vector<std::pair<std::string, std::string>> provenance;
 };
 
 struct EncodeContext {

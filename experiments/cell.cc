@@ -148,6 +148,14 @@ CellResult RunCell(const datasets::Dataset& data, const CellSpec& spec, eval::Ev
   nlohmann::json weights = nlohmann::json::object();
   for (const auto& [name, w] : model->ModalityWeights()) weights[name] = w;
   if (!weights.empty()) m["modality_weights"] = weights;
+  nlohmann::json modalities = nlohmann::json::array();
+  for (const auto& u : model->ModalitiesUsed()) {
+    nlohmann::json prov = nlohmann::json::object();
+    for (const auto& [k, v] : u.provenance) prov[k] = v;
+    modalities.push_back({{"modality", u.modality}, {"spec", u.spec}, {"available", u.available},
+                          {"items_present", u.items_present}, {"fallbacks", u.fallbacks}, {"provenance", prov}});
+  }
+  if (!modalities.empty()) m["modalities"] = modalities;
   m["finished_at"] = framework::NowIso8601();
 
   if (train_out) *train_out = std::move(td);

@@ -92,6 +92,21 @@ class Recommender {
   // over the training interactions after Fit, in a stable order; empty for the others.
   virtual std::vector<std::pair<std::string, double>> ModalityWeights() const { return {}; }
 
+  // What a content model used for each modality it was configured with: the spec, how many
+  // items had it and where the features came from (extractor, package and version or file
+  // sha256, layer, preprocessing, pooling, source fields). A modality the dataset lacks
+  // entirely is listed with available=false: it is masked out, not an error. run.json and
+  // the report record this for every cell; empty for models without content.
+  struct ModalityUse {
+    std::string modality;  // "image", "text", "kg", ...
+    std::string spec;      // the frozen-feature spec
+    bool available = true;
+    int64_t items_present = 0;
+    int64_t fallbacks = 0;
+    std::vector<std::pair<std::string, std::string>> provenance;
+  };
+  virtual std::vector<ModalityUse> ModalitiesUsed() const { return {}; }
+
   // Binary model state, with a magic number and version checked on Load.
   virtual void Save(std::ostream& out) const = 0;
   virtual void Load(std::istream& in) = 0;

@@ -113,8 +113,8 @@ class Cke final : public PairwiseRecommender {
   void Build(const TrainData& td, const FitContext& ctx) override {
     // Features first, then a reseed: computing them (rather than reading the cache) may
     // reseed torch's global generator, and the model must not depend on the cache state.
-    if (use_text_) text_ = LoadModality(td, ctx, text_spec_, kName, "use_text");
-    if (use_image_) image_ = LoadModality(td, ctx, image_spec_, kName, "use_image");
+    if (use_text_) RecordModality("text", text_ = LoadModality(td, ctx, text_spec_, kName, "use_text"));
+    if (use_image_) RecordModality("image", image_ = LoadModality(td, ctx, image_spec_, kName, "use_image"));
     torch::manual_seed(framework::DeriveSeed(ctx.seed, 0x636b65));
     net_ = std::make_shared<Net>();
     const datasets::Dataset& data = *td.dataset;

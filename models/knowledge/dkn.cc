@@ -211,8 +211,8 @@ class Dkn final : public PairwiseRecommender {
     // Features first: computing them (rather than reading the cache) may reseed torch's
     // global generator (the KG trainer does), so the modules are initialised only after a
     // reseed of our own; cached or fresh features then give the same model.
-    if (use_kg_) kg_ = LoadModality(td, ctx, kg_spec_, kName, "use_kg");
-    if (use_text_) text_ = LoadModality(td, ctx, text_spec_, kName, "use_text");
+    if (use_kg_) RecordModality("kg", kg_ = LoadModality(td, ctx, kg_spec_, kName, "use_kg"));
+    if (use_text_) RecordModality("text", text_ = LoadModality(td, ctx, text_spec_, kName, "use_text"));
     torch::manual_seed(framework::DeriveSeed(ctx.seed, 0x646b6e));
     net_ = std::make_shared<Net>();
     if (use_id_) {

@@ -236,6 +236,7 @@ class MmFusion final : public PairwiseRecommender {
     }
     for (size_t k = 0; k < content_.size(); ++k) {
       ModalityTable t = LoadModality(td, ctx, specs_[k], kName, "use_" + content_[k]);
+      RecordModality(content_[k], t);
       torch::nn::Sequential p;
       if (hidden_ > 0) {
         p->push_back(torch::nn::Linear(t.dim, hidden_));

@@ -97,6 +97,7 @@ class Vbpr final : public PairwiseRecommender {
     }
     if (use_image_) {
       const ModalityTable t = LoadModality(td, ctx, image_spec_, kName, "use_image");
+      RecordModality("image", t);
       features_ = t.values;  // absent items are zero rows: no visual term
       net_->user_theta = net_->register_module("user_theta", torch::nn::Embedding(td.num_users, visual_dim_));
       net_->project = net_->register_module(

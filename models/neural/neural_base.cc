@@ -181,6 +181,8 @@ ModalityTable LoadModality(const TrainData& td, const FitContext& ctx, const std
   ModalityTable t;
   t.spec = spec;
   t.dim = f.values.cols();
+  t.fallbacks = f.fallbacks;
+  t.provenance = f.provenance;
   RF_CHECK(f.values.rows() == td.num_items, "features do not cover the item id space");
   // Standardise over present items only: absent rows stay exactly zero.
   Eigen::VectorXd mean = Eigen::VectorXd::Zero(t.dim), sq = Eigen::VectorXd::Zero(t.dim);
@@ -207,6 +209,22 @@ ModalityTable LoadModality(const TrainData& td, const FitContext& ctx, const std
   t.values = ToTensor(v);
   t.mask = torch::from_blob(mask.data(), {td.num_items}, torch::kFloat).clone();
   return t;
+}
+
+void NeuralRecommender::RecordModality(const std::string& modality, const ModalityTable& t) {
+  ModalityUse u;
+  u.modality = modality;
+  u.spec = t.spec;
+  u.available = t.available;
+  u.items_present = t.present;
+  u.fallbacks = t.fallbacks;
+  u.provenance = t.provenance;
+  for (auto& m : modalities_used_)
+    if (m.modality == modality) {
+      m = std::move(u);
+      return;
+    }
+  modalities_used_.push_back(std::move(u));
 }
 
 torch::Tensor WarmItemMask(const TrainData& td) {
@@ -308,6 +326,7 @@ void NeuralRecommender::Fit(const TrainData& data, const FitContext& ctx) {
   num_items_ = data.num_items;
   fitted_ = false;
   final_inference_ = false;
+  modalities_used_.clear();
   Build(data, ctx);
   auto optimizer = MakeOptimizer(opt_, Root().parameters());
 

@@ -109,6 +109,9 @@ struct ModalityTable {
   torch::Tensor mask;    // [num_items] float32, 1 = present
   int64_t dim = 0;
   int64_t present = 0;
+  int64_t fallbacks = 0;
+  bool available = true;  // false: the dataset has none of this modality (values undefined, dim 0)
+  std::vector<std::pair<std::string, std::string>> provenance;  // ItemFeatures::provenance
 };
 ModalityTable LoadModality(const TrainData& td, const FitContext& ctx, const std::string& spec,
                            const std::string& model_name, const std::string& switch_name);
@@ -148,12 +151,18 @@ class NeuralRecommender : public Recommender {
 
   int best_epoch() const { return best_epoch_; }
 
+  std::vector<ModalityUse> ModalitiesUsed() const override { return modalities_used_; }
+
  protected:
   virtual void Build(const TrainData& data, const FitContext& ctx) = 0;
   virtual torch::nn::Module& Root() = 0;
   virtual int64_t BeginEpoch(int epoch, framework::Rng& rng) = 0;
   virtual torch::Tensor BatchLoss(int64_t begin, int64_t end, framework::Rng& rng) = 0;
   virtual void PrepareInference() = 0;
+
+  // Models call this once per configured modality after LoadModality (in Build), so that
+  // run.json records the spec, coverage and provenance, or that the modality was absent.
+  void RecordModality(const std::string& modality, const ModalityTable& t);
 
   // Throws unless Fit/Load happened; checks ids and the output block's shape.
   void CheckScoreArgs(std::span<const Index> users, const Eigen::Ref<RowMatrixXf>& out) const;
@@ -167,6 +176,7 @@ class NeuralRecommender : public Recommender {
   RowMatrixXf user_, item_;
   Eigen::VectorXf item_bias_;  // empty = no bias
   int best_epoch_ = 0;
+  std::vector<ModalityUse> modalities_used_;
   // True during the last PrepareInference of Fit (the state that is kept and tested), false
   // during validations: a model may then use what validation held out (see sequential/sequential.cc).
   bool final_inference_ = false;
