@@ -139,6 +139,7 @@ CellResult RunCell(const datasets::Dataset& data, const CellSpec& spec, eval::Ev
   m["test_interactions"] = result.test_interactions;
   m["evaluated_users"] = result.eval.users.size();
   m["users_without_test"] = result.eval.users_without_test;
+  m["num_items"] = data.num_items();  // the denominator of the modalities' coverage
   nlohmann::json curve = nlohmann::json::array();
   for (const auto& r : result.curve)
     curve.push_back({{"epoch", r.epoch}, {"loss", r.loss},

@@ -584,16 +584,31 @@ void BuildReport(const std::string& results_dir) {
   if (!curve_data.empty()) html << "<h3>Training curves</h3><div id=chart-curves class=chart></div>\n";
   html << "<h2>Runs</h2>\n<div class=scroll><table><tr><th>model</th><th>dataset</th><th>split</th><th>fraction</th>"
           "<th>seed</th><th>ablation</th><th>fit s</th><th>eval s</th><th>peak RSS MB</th><th>train</th><th>test</th><th>users</th>"
-          "<th>data hash</th><th>commit</th></tr>\n";
+          "<th>modalities</th><th>data hash</th><th>commit</th></tr>\n";
   for (const auto& r : runs) {
     const auto& cfg = r["config"];
+    // What a content model really used, e.g. "image ✓ 1424/1682, text ✓, kg ✗ absent": an
+    // absent modality is masked out, not an error, and must be visible beside the numbers.
+    std::string mods;
+    if (r.contains("modalities"))
+      for (const auto& u : r["modalities"]) {
+        if (!mods.empty()) mods += ", ";
+        mods += u.value("modality", "?");
+        if (!u.value("available", true)) {
+          mods += " \u2717 absent";
+          continue;
+        }
+        mods += " \u2713";
+        const int64_t present = u.value("items_present", int64_t{0}), items = r.value("num_items", int64_t{0});
+        if (items > 0 && present < items) mods += " " + std::to_string(present) + "/" + std::to_string(items);
+      }
     html << "<tr><td>" << Html(r.value("label", cfg.value("model", ""))) << "</td><td>"
          << Html(cfg.value("dataset", "")) << "</td><td>" << Html(cfg.value("split", "")) << "</td><td>"
          << cfg.value("train_fraction", 1.0) << "</td><td>" << cfg.value("seed", 0) << "</td><td>"
          << Html(r.value("ablation", std::string("none"))) << "</td><td>" << Fmt(r.value("fit_seconds", 0.0), 2) << "</td><td>" << Fmt(r.value("eval_seconds", 0.0), 2) << "</td><td>"
          << Fmt(r.value("peak_rss_bytes", 0.0) / 1048576.0, 0) << "</td><td>" << r.value("train_interactions", 0)
          << "</td><td>" << r.value("test_interactions", 0) << "</td><td>" << r.value("evaluated_users", 0)
-         << "</td><td><code>" << Html(r.value("data_hash", "")) << "</code></td><td><code>"
+         << "</td><td>" << Html(mods) << "</td><td><code>" << Html(r.value("data_hash", "")) << "</code></td><td><code>"
          << Html(r.value("git_commit", "").substr(0, 12)) << "</code></td></tr>\n";
   }
   html << "</table></div>\n";

@@ -33,6 +33,8 @@ namespace {
 using framework::ParamSpec;
 using framework::ParamType;
 constexpr const char* kName = "cke";
+// The KG is not a frozen feature here: TransR is trained jointly with the recommender.
+constexpr const char* kKgSpec = "kg:transr (joint)";
 
 std::vector<ParamSpec> CkeParams() {
   std::vector<ParamSpec> p = {
@@ -113,8 +115,16 @@ class Cke final : public PairwiseRecommender {
   void Build(const TrainData& td, const FitContext& ctx) override {
     // Features first, then a reseed: computing them (rather than reading the cache) may
     // reseed torch's global generator, and the model must not depend on the cache state.
-    if (use_text_) RecordModality("text", text_ = LoadModality(td, ctx, text_spec_, kName, "use_text"));
-    if (use_image_) RecordModality("image", image_ = LoadModality(td, ctx, image_spec_, kName, "use_image"));
+    // A modality the dataset lacks is masked out: the flags below say what is really used.
+    text_on_ = use_text_, image_on_ = use_image_, kg_on_ = use_kg_;
+    if (text_on_) {
+      RecordModality("text", text_ = LoadModality(td, ctx, text_spec_, kName, "use_text"));
+      text_on_ = text_.available;
+    }
+    if (image_on_) {
+      RecordModality("image", image_ = LoadModality(td, ctx, image_spec_, kName, "use_image"));
+      image_on_ = image_.available;
+    }
     torch::manual_seed(framework::DeriveSeed(ctx.seed, 0x636b65));
     net_ = std::make_shared<Net>();
     const datasets::Dataset& data = *td.dataset;
@@ -125,12 +135,13 @@ class Cke final : public PairwiseRecommender {
       torch::nn::init::normal_(net_->item->weight, 0, init_std_);
       warm_ = WarmItemMask(td).unsqueeze(1);
     }
-    if (use_kg_) {
-      if (data.kg.empty() || data.entities.size() < 2)
-        throw framework::MissingModalityError("cke: dataset '" + data.name +
-                                              "' has no knowledge graph (set use_kg=false to train without it)");
-      std::vector<int64_t> ent(static_cast<size_t>(td.num_items), 0);
-      std::vector<float> linked(static_cast<size_t>(td.num_items), 0.0f);
+    if (kg_on_ && (data.kg.empty() || data.entities.size() < 2)) {
+      RecordModality("kg", AbsentModality(kKgSpec, kName, "use_kg", "dataset '" + data.name + "' has no knowledge graph"));
+      kg_on_ = false;
+    }
+    std::vector<int64_t> ent(static_cast<size_t>(td.num_items), 0);
+    std::vector<float> linked(static_cast<size_t>(td.num_items), 0.0f);
+    if (kg_on_) {
       int64_t any = 0;
       for (Index i = 0; i < td.num_items; ++i) {
         const Index e = static_cast<size_t>(i) < data.item_entity.size() ? data.item_entity[static_cast<size_t>(i)]
@@ -141,9 +152,18 @@ class Cke final : public PairwiseRecommender {
         linked[static_cast<size_t>(i)] = 1.0f;
         ++any;
       }
-      if (any == 0)
-        throw framework::MissingModalityError("cke: no item of dataset '" + data.name +
-                                              "' links to a KG entity (set use_kg=false to train without it)");
+      ModalityTable kg;
+      if (any == 0) {
+        kg = AbsentModality(kKgSpec, kName, "use_kg", "no item of dataset '" + data.name + "' links to a KG entity");
+        kg_on_ = false;
+      } else {
+        kg.spec = kKgSpec;
+        kg.dim = dim_;
+        kg.present = any;
+      }
+      RecordModality("kg", kg);
+    }
+    if (kg_on_) {
       item_entity_ = torch::tensor(ent, torch::kInt64);
       linked_ = torch::tensor(linked, torch::kFloat).unsqueeze(1);
       net_->kg = net_->register_module(
@@ -153,20 +173,23 @@ class Cke final : public PairwiseRecommender {
       triples_ = &data.kg;
       num_entities_ = data.entities.size();
     }
+    if (!use_id_ && !kg_on_ && !text_on_ && !image_on_)
+      throw framework::MissingModalityError("cke: dataset '" + data.name +
+                                            "' has none of the configured content modalities and use_id=false");
     auto projection = [&](const char* name, int64_t in) {
       torch::nn::Linear lin = net_->register_module(name, torch::nn::Linear(in, dim_));
       InitAtIdScale(*lin, init_std_);
       return lin;
     };
-    if (use_text_) net_->text = projection("text", text_.dim);
-    if (use_image_) net_->image = projection("image", image_.dim);
+    if (text_on_) net_->text = projection("text", text_.dim);
+    if (image_on_) net_->image = projection("image", image_.dim);
     sampler_ = std::make_unique<PairSampler>(td);
   }
 
   torch::nn::Module& Root() override { return *net_; }
 
   torch::Tensor BatchLoss(int64_t begin, int64_t end, framework::Rng& rng) override {
-    if (use_kg_) net_->kg->NormalizeEntities();  // TransR's constraints after the last step
+    if (kg_on_) net_->kg->NormalizeEntities();  // TransR's constraints after the last step
     const auto batch = sampler_->Get(begin, end, opt_.negatives, rng);
     const int64_t b = end - begin, per = 1 + opt_.negatives;
     const torch::Tensor items = batch.Candidates();
@@ -183,7 +206,7 @@ class Cke final : public PairwiseRecommender {
     // The projections get their own, larger weight: a linear map of hundreds of frozen
     // feature dimensions memorises items as well as an ID table.
     if (content_reg_ > 0 && content.defined()) loss = loss + content_reg_ * content.mean();
-    if (use_kg_ && lambda_kg_ > 0) loss = loss + lambda_kg_ * KgLoss(rng);
+    if (kg_on_ && lambda_kg_ > 0) loss = loss + lambda_kg_ * KgLoss(rng);
     return loss;
   }
 
@@ -203,15 +226,15 @@ class Cke final : public PairwiseRecommender {
       if (net_->is_training() && id_dropout_ > 0) keep = keep * torch::bernoulli(torch::full_like(keep, 1.0 - id_dropout_));
       e = e + net_->item->forward(items) * keep;
     }
-    if (use_kg_)
+    if (kg_on_)
       e = e + net_->kg->entity->forward(item_entity_.index_select(0, items)) * linked_.index_select(0, items);
     auto add_content = [&](torch::nn::Linear& proj, const ModalityTable& t) {
       const torch::Tensor v = proj->forward(t.values.index_select(0, items)) * t.mask.index_select(0, items).unsqueeze(1);
       e = e + v;
       if (content_sq) *content_sq = content_sq->defined() ? *content_sq + v.pow(2).sum(-1) : v.pow(2).sum(-1);
     };
-    if (use_text_) add_content(net_->text, text_);
-    if (use_image_) add_content(net_->image, image_);
+    if (text_on_) add_content(net_->text, text_);
+    if (image_on_) add_content(net_->image, image_);
     return e;
   }
 
@@ -233,6 +256,7 @@ class Cke final : public PairwiseRecommender {
   // Hyperparameters.
   int64_t dim_ = 64, kg_batch_ = 1024, relation_dim_ = 64;
   bool use_id_ = true, use_kg_ = true, use_text_ = true, use_image_ = true;
+  bool kg_on_ = true, text_on_ = true, image_on_ = true;  // switched on and present in the dataset
   std::string text_spec_, image_spec_;
   double lambda_kg_ = 0.1, kg_margin_ = 1.0, reg_ = 1e-3, content_reg_ = 0.1, init_std_ = 0.01, id_dropout_ = 0.2;
 

@@ -211,8 +211,19 @@ class Dkn final : public PairwiseRecommender {
     // Features first: computing them (rather than reading the cache) may reseed torch's
     // global generator (the KG trainer does), so the modules are initialised only after a
     // reseed of our own; cached or fresh features then give the same model.
-    if (use_kg_) RecordModality("kg", kg_ = LoadModality(td, ctx, kg_spec_, kName, "use_kg"));
-    if (use_text_) RecordModality("text", text_ = LoadModality(td, ctx, text_spec_, kName, "use_text"));
+    // A modality the dataset lacks is masked out: kg_on_/text_on_ say what is really used.
+    kg_on_ = use_kg_, text_on_ = use_text_;
+    if (kg_on_) {
+      RecordModality("kg", kg_ = LoadModality(td, ctx, kg_spec_, kName, "use_kg"));
+      kg_on_ = kg_.available;
+    }
+    if (text_on_) {
+      RecordModality("text", text_ = LoadModality(td, ctx, text_spec_, kName, "use_text"));
+      text_on_ = text_.available;
+    }
+    if (!use_id_ && !kg_on_ && !text_on_)
+      throw framework::MissingModalityError("dkn: dataset '" + td.dataset->name +
+                                            "' has neither KG nor text and use_id=false: nothing to score items with");
     torch::manual_seed(framework::DeriveSeed(ctx.seed, 0x646b6e));
     net_ = std::make_shared<Net>();
     if (use_id_) {
@@ -220,10 +231,10 @@ class Dkn final : public PairwiseRecommender {
       torch::nn::init::normal_(net_->item->weight, 0, 0.1);
       warm_ = WarmItemMask(td).unsqueeze(1);
     }
-    if (use_kg_) {
+    if (kg_on_) {
       net_->kg = net_->register_module("kg", torch::nn::Linear(kg_.dim, dim_));
     }
-    if (use_text_) {
+    if (text_on_) {
       net_->text = net_->register_module("text", torch::nn::Linear(text_.dim, dim_));
     }
     net_->bias = net_->register_module("bias", torch::nn::Linear(torch::nn::LinearOptions(dim_, 1).bias(false)));
@@ -295,14 +306,15 @@ class Dkn final : public PairwiseRecommender {
       if (net_->is_training() && id_dropout_ > 0) keep = keep * torch::bernoulli(torch::full_like(keep, 1.0 - id_dropout_));
       x = x + net_->item->weight * keep;
     }
-    if (use_kg_) x = x + net_->kg->forward(kg_.values) * kg_.mask.unsqueeze(1);
-    if (use_text_) x = x + net_->text->forward(text_.values) * text_.mask.unsqueeze(1);
+    if (kg_on_) x = x + net_->kg->forward(kg_.values) * kg_.mask.unsqueeze(1);
+    if (text_on_) x = x + net_->text->forward(text_.values) * text_.mask.unsqueeze(1);
     return x;
   }
 
   // Hyperparameters.
   int64_t dim_ = 64, max_len_ = 50, hidden_ = 32;
   bool mlp_ = false, use_id_ = true, use_kg_ = true, use_text_ = true;
+  bool kg_on_ = true, text_on_ = true;  // switched on and present in the dataset
   std::string kg_spec_, text_spec_;
   double reg_ = 1e-4, id_dropout_ = 0.2;
 

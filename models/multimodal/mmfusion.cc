@@ -237,6 +237,7 @@ class MmFusion final : public PairwiseRecommender {
     for (size_t k = 0; k < content_.size(); ++k) {
       ModalityTable t = LoadModality(td, ctx, specs_[k], kName, "use_" + content_[k]);
       RecordModality(content_[k], t);
+      if (!t.available) continue;  // masked out, as with use_<m>=false
       torch::nn::Sequential p;
       if (hidden_ > 0) {
         p->push_back(torch::nn::Linear(t.dim, hidden_));
@@ -251,6 +252,9 @@ class MmFusion final : public PairwiseRecommender {
       tables_.push_back(t.values);
       masks_.push_back(t.mask);
     }
+    if (names_.empty())
+      throw framework::MissingModalityError("mmfusion: dataset '" + td.dataset->name +
+                                            "' has none of the configured content modalities and use_id=false");
     if (use_history_) {
       // W_h maps the content profile; history_source=id has none, so no dead weights.
       if (history_source_ != "id") net_->hist = net_->register_module("hist", torch::nn::Linear(dim_, dim_));

@@ -95,9 +95,17 @@ class Vbpr final : public PairwiseRecommender {
       torch::nn::init::zeros_(net_->item_beta->weight);
       warm_ = WarmItemMask(td);
     }
-    if (use_image_) {
-      const ModalityTable t = LoadModality(td, ctx, image_spec_, kName, "use_image");
+    ModalityTable t;
+    image_ = use_image_;
+    if (image_) {
+      t = LoadModality(td, ctx, image_spec_, kName, "use_image", "falls back to BPR-MF (no visual terms)");
       RecordModality("image", t);
+      image_ = t.available;
+      if (!image_ && !use_id_)
+        throw framework::MissingModalityError("vbpr: dataset '" + td.dataset->name +
+                                              "' has no images and use_id=false: nothing to score items with");
+    }
+    if (image_) {
       features_ = t.values;  // absent items are zero rows: no visual term
       net_->user_theta = net_->register_module("user_theta", torch::nn::Embedding(td.num_users, visual_dim_));
       net_->project = net_->register_module(
@@ -126,7 +134,7 @@ class Vbpr final : public PairwiseRecommender {
       scores = scores + (gu * gi).sum(1) + bi;
       penalty = penalty + gu.pow(2).sum(1).mean() + gi.pow(2).sum(1).mean() + bi.pow(2).mean();
     }
-    if (use_image_) {
+    if (image_) {
       const torch::Tensor f = features_.index_select(0, items);
       const torch::Tensor tu = net_->user_theta->forward(users);
       const torch::Tensor ef = net_->project->forward(f), bf = net_->visual_bias->forward(f).view({-1});
@@ -138,7 +146,7 @@ class Vbpr final : public PairwiseRecommender {
     }
     scores = scores.view({b, per});
     torch::Tensor loss = PairLoss(opt_.loss, scores.select(1, 0), scores.slice(1, 1)) + reg_ * penalty;
-    if (use_image_ && reg_visual_ > 0) loss = loss + reg_visual_ * visual;
+    if (image_ && reg_visual_ > 0) loss = loss + reg_visual_ * visual;
     return loss;
   }
 
@@ -151,7 +159,7 @@ class Vbpr final : public PairwiseRecommender {
     } else {
       item_bias_.resize(0);
     }
-    if (use_image_) {
+    if (image_) {
       users.push_back(net_->user_theta->weight);
       users.push_back(torch::ones({num_users_, 1}));
       items.push_back(net_->project->forward(features_));
@@ -165,6 +173,7 @@ class Vbpr final : public PairwiseRecommender {
   // Hyperparameters.
   int64_t dim_ = 64, visual_dim_ = 32;
   bool use_id_ = true, use_image_ = true;
+  bool image_ = true;  // use_image and the dataset has images
   std::string image_spec_;
   double reg_ = 1e-3, reg_visual_ = 0.1, init_std_ = 0.01;
 

@@ -158,8 +158,20 @@ PairSampler::Batch PairSampler::Get(int64_t begin, int64_t end, int negatives, f
 
 // ---- features ----
 
+ModalityTable AbsentModality(const std::string& spec, const std::string& model_name, const std::string& switch_name,
+                             const std::string& reason, const std::string& consequence) {
+  RF_LOG(Warn) << model_name << ": modality '" << switch_name.substr(switch_name.rfind('_') + 1) << "' ('" << spec
+               << "') is absent: " << reason << "; masked out, the model "
+               << (consequence.empty() ? "trains as with " + switch_name + "=false" : consequence);
+  ModalityTable t;
+  t.spec = spec;
+  t.available = false;
+  return t;
+}
+
 ModalityTable LoadModality(const TrainData& td, const FitContext& ctx, const std::string& spec,
-                           const std::string& model_name, const std::string& switch_name) {
+                           const std::string& model_name, const std::string& switch_name,
+                           const std::string& consequence) {
   encoders::EncodeContext ectx;
   ectx.train_rows = &td.train_rows;
   ectx.seed = ctx.seed;
@@ -175,15 +187,18 @@ ModalityTable LoadModality(const TrainData& td, const FitContext& ctx, const std
     f = encoders::ComputeFrozenFeatures(*td.dataset, spec, ectx);
     generator.set_state(rng_state);
   } catch (const framework::MissingModalityError& e) {
-    throw framework::MissingModalityError(model_name + ": " + e.what() + " (set " + switch_name +
-                                          "=false to train without it)");
+    generator.set_state(rng_state);
+    return AbsentModality(spec, model_name, switch_name, e.what(), consequence);
   }
+  RF_CHECK(f.values.rows() == td.num_items, "features do not cover the item id space");
+  const int64_t present = std::count_if(f.present.begin(), f.present.end(), [](uint8_t p) { return p != 0; });
+  if (present == 0)
+    return AbsentModality(spec, model_name, switch_name, "no item of the dataset has these features", consequence);
   ModalityTable t;
   t.spec = spec;
   t.dim = f.values.cols();
   t.fallbacks = f.fallbacks;
   t.provenance = f.provenance;
-  RF_CHECK(f.values.rows() == td.num_items, "features do not cover the item id space");
   // Standardise over present items only: absent rows stay exactly zero.
   Eigen::VectorXd mean = Eigen::VectorXd::Zero(t.dim), sq = Eigen::VectorXd::Zero(t.dim);
   for (Index i = 0; i < td.num_items; ++i)
@@ -193,10 +208,7 @@ ModalityTable LoadModality(const TrainData& td, const FitContext& ctx, const std
       mean += r;
       sq += r.cwiseProduct(r);
     }
-  if (t.present == 0)
-    throw framework::MissingModalityError(model_name + ": no item has '" + spec + "' features (set " +
-                                          switch_name + "=false to train without it)");
-  mean /= static_cast<double>(t.present);
+  // Standardise  mean /= static_cast<double>(t.present);
   const Eigen::VectorXd sd =
       (sq / static_cast<double>(t.present) - mean.cwiseProduct(mean)).cwiseMax(0).cwiseSqrt().cwiseMax(1e-6);
   RowMatrixXf v = RowMatrixXf::Zero(td.num_items, t.dim);

@@ -101,8 +101,12 @@ class PairSampler {
 // A frozen modality (encoders::ComputeFrozenFeatures, cached under ctx.cache_dir, learned
 // from training rows only) as tensors: values standardised per column over the present
 // items (mean 0, unit variance) so one learning rate suits every modality; absent items
-// are zero rows with mask 0. Throws MissingModalityError naming the model and the switch
-// (`use_<modality>=false`) when the dataset has none of it.
+// are zero rows with mask 0. A modality the dataset has none of (the encoder's
+// MissingModalityError, or no item with features) is a mask, not an error: the table comes
+// back with available=false, dim=0, present=0 and undefined tensors, a warning names the
+// model, the modality and `consequence` (what the model does instead, e.g. "falls back to
+// BPR-MF"; empty: "trains as with <switch>=false"), and the model must skip it as if its
+// use_<m> switch were off. RecordModality then puts available=false in run.json.
 struct ModalityTable {
   std::string spec;
   torch::Tensor values;  // [num_items, dim] float32
@@ -114,7 +118,12 @@ struct ModalityTable {
   std::vector<std::pair<std::string, std::string>> provenance;  // ItemFeatures::provenance
 };
 ModalityTable LoadModality(const TrainData& td, const FitContext& ctx, const std::string& spec,
-                           const std::string& model_name, const std::string& switch_name);
+                           const std::string& model_name, const std::string& switch_name,
+                           const std::string& consequence = "");
+// The table of a modality the dataset lacks (available=false), with the same warning; for
+// modalities a model reads itself rather than through LoadModality (CKE's jointly trained KG).
+ModalityTable AbsentModality(const std::string& spec, const std::string& model_name, const std::string& switch_name,
+                             const std::string& reason, const std::string& consequence = "");
 
 // 1 for items with at least one training interaction: an ID embedding of an item never
 // seen in training is untrained noise, so fusion treats it as a missing modality.

@@ -17,6 +17,11 @@ framework::Config Small(std::map<std::string, std::string> extra = {}) {
 
 TEST(Cke, KeepsTheModelContract) { ExpectModelContract("cke", Small({{"epochs", "3"}})); }
 
+// Without KG and photos CKE trains on its ID offsets and text, with both recorded absent.
+TEST(Cke, ADatasetWithoutKgOrImagesTrainsWithDefaultsAndRecordsThemAbsent) {
+  ExpectAbsentModalitiesAreMasked("cke", Params({{"epochs", "3"}}), {"kg", "image"}, {"text"});
+}
+
 TEST(Cke, IsADotProductModelWhoseFactorsReproduceTheScores) {
   const auto f = FitOn("cke", Small({{"epochs", "2"}}));
   const auto factors = f->model->GetFactors();

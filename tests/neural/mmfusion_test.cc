@@ -18,6 +18,12 @@ framework::Config Small(std::map<std::string, std::string> extra = {}) {
 
 TEST(MmFusion, KeepsTheModelContractWithAttentionFusion) { ExpectModelContract("mmfusion", Small()); }
 
+// Shipped defaults (only the epoch budget cut): a dataset without KG and photos trains on
+// ID + text, and run.json says kg and image were absent.
+TEST(MmFusion, ADatasetWithoutKgOrImagesTrainsWithDefaultsAndRecordsThemAbsent) {
+  ExpectAbsentModalitiesAreMasked("mmfusion", Params({{"epochs", "3"}}), {"kg", "image"}, {"text"});
+}
+
 TEST(MmFusion, KeepsTheModelContractWithEveryOtherFusion) {
   for (const char* kind : {"sum", "gated", "concat"}) {
     SCOPED_TRACE(kind);

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -102,6 +103,35 @@ inline const World& SessionWorld() {
 }
 
 inline std::string CacheDir(const World& w = TinyWorld()) { return w.dir + "/cache"; }
+
+// TinyWorld as a dataset without a knowledge graph and without item images (a real
+// e-commerce dump with reviews and descriptions only): the missing-modality tests. Its own
+// folder, so its feature cache is its own.
+inline const World& TinyWorldWithoutKgAndImages() {
+  static std::unique_ptr<World> world = [] {
+    auto w = std::make_unique<World>();
+    char tmpl[] = "/tmp/recfuse_neural_nokg_XXXXXX";
+    RF_CHECK(mkdtemp(tmpl) != nullptr, "mkdtemp failed");
+    w->dir = tmpl;
+    w->data = TinyWorld().data;
+    w->data.name += "-no-kg-no-images";
+    w->data.kg.clear();
+    w->data.entities = {};
+    w->data.relations = {};
+    w->data.item_entity.assign(static_cast<size_t>(w->data.num_items()), datasets::kNoId);
+    w->data.item_image.assign(static_cast<size_t>(w->data.num_items()), "");
+    return w;
+  }();
+  return *world;
+}
+
+// The modality `name` as the fitted model recorded it (ModalitiesUsed), or nullopt.
+inline std::optional<models::Recommender::ModalityUse> RecordedModality(const models::Recommender& m,
+                                                                        const std::string& name) {
+  for (const auto& u : m.ModalitiesUsed())
+    if (u.modality == name) return u;
+  return std::nullopt;
+}
 
 struct Fitted {
   const World* world = nullptr;  // the world it was fitted on (TestMetric evaluates there)
@@ -226,6 +256,40 @@ inline framework::Config Params(const std::map<std::string, std::string>& kv) {
   framework::Config c;
   for (const auto& [k, v] : kv) c.Set(k, v);
   return c;
+}
+
+inline models::RowMatrixXf ScoreAll(const models::Recommender& m, datasets::Index users, datasets::Index items);
+
+// "Missing modalities are a mask, not an error": `name` with `params` trains on
+// TinyWorldWithoutKgAndImages, records each of `absent` as available=false with no item
+// present (and each of `present` as available with items), and scores exactly as the same
+// model with use_<m>=false for every absent modality (same seed): masked out, nothing else.
+inline void ExpectAbsentModalitiesAreMasked(const std::string& name, const framework::Config& params,
+                                            const std::vector<std::string>& absent,
+                                            const std::vector<std::string>& present) {
+  const World& w = TinyWorldWithoutKgAndImages();
+  std::unique_ptr<Fitted> f;
+  ASSERT_NO_THROW(f = FitOn(w, name, params)) << name << " must train without the absent modalities";
+  for (const auto& m : absent) {
+    const auto u = RecordedModality(*f->model, m);
+    ASSERT_TRUE(u.has_value()) << name << ": absent modality '" << m << "' not recorded";
+    EXPECT_FALSE(u->available) << name << ": " << m;
+    EXPECT_EQ(u->items_present, 0) << name << ": " << m;
+  }
+  for (const auto& m : present) {
+    const auto u = RecordedModality(*f->model, m);
+    ASSERT_TRUE(u.has_value()) << name << ": modality '" << m << "' not recorded";
+    EXPECT_TRUE(u->available) << name << ": " << m;
+    EXPECT_GT(u->items_present, 0) << name << ": " << m;
+  }
+  framework::Config off = params;
+  for (const auto& m : absent) off.Set("use_" + m, "false");
+  auto g = FitOn(w, name, off);
+  const auto nu = w.data.num_users(), ni = w.data.num_items();
+  const models::RowMatrixXf a = ScoreAll(*f->model, nu, ni), b = ScoreAll(*g->model, nu, ni);
+  ASSERT_TRUE(a.allFinite()) << name;
+  EXPECT_GT(a.maxCoeff() - a.minCoeff(), 1e-5) << name << ": constant scores";
+  EXPECT_EQ((a - b).cwiseAbs().maxCoeff(), 0.0f) << name << ": an absent modality must act as use_<m>=false";
 }
 
 inline models::RowMatrixXf ScoreAll(const models::Recommender& m, datasets::Index users, datasets::Index items) {

@@ -24,6 +24,11 @@ framework::Config Small(std::map<std::string, std::string> extra = {}) {
 
 TEST(Vbpr, KeepsTheModelContract) { ExpectModelContract("vbpr", Small()); }
 
+// Without photos VBPR is BPR-MF (its use_image=false form), with image recorded absent.
+TEST(Vbpr, ADatasetWithoutImagesFallsBackToBprMfAndRecordsImagesAbsent) {
+  ExpectAbsentModalitiesAreMasked("vbpr", Params({{"epochs", "3"}}), {"image"}, {});
+}
+
 TEST(Vbpr, KeepsTheModelContractWithEitherPartOff) {
   ExpectModelContract("vbpr", Small({{"use_image", "false"}, {"epochs", "2"}}));
   ExpectModelContract("vbpr", Small({{"use_id", "false"}, {"epochs", "2"}}));
