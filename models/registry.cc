@@ -33,6 +33,7 @@ const std::vector<ModelEntry>& ModelRegistry() {
     for (auto entry : {neural::NeuMfEntry, neural::VbprEntry, neural::DeepConnEntry, neural::CkeEntry,
                        neural::DknEntry, neural::Gru4RecEntry, neural::SasRecEntry, neural::MmFusionEntry})
       v.push_back(entry());
+    v.push_back(neural::LightGcnEntry());  // the ID graph baseline (general/)
 #endif
     return v;
   }();

@@ -57,53 +57,68 @@ SpMat NormalizedBipartite(const SpMat& r) {
 }
 
 SpMat KnnGraph(const RowMatrixXf& x, int k, const std::vector<uint8_t>* present, bool weighted, int threads) {
+  RF_CHECK(present == nullptr || static_cast<int64_t>(present->size()) == x.rows(),
+           "KnnGraph: present has " + std::to_string(present ? present->size() : 0) + " entries for " +
+               std::to_string(x.rows()) + " rows");
+  const std::vector<uint8_t> all(static_cast<size_t>(x.rows()), 1);
+  const std::vector<uint8_t>& mask = present ? *present : all;
+  return KnnGraph(x, k, mask, mask, weighted, threads);
+}
+
+SpMat KnnGraph(const RowMatrixXf& x, int k, const std::vector<uint8_t>& rows_mask,
+               const std::vector<uint8_t>& candidates, bool weighted, int threads) {
   const int64_t n = x.rows();
   RF_CHECK(k >= 1, "KnnGraph: k must be >= 1");
-  RF_CHECK(present == nullptr || static_cast<int64_t>(present->size()) == n,
-           "KnnGraph: present has " + std::to_string(present ? present->size() : 0) + " entries for " +
-               std::to_string(n) + " rows");
-  std::vector<int64_t> ids;  // present rows, ascending: position order = index order (ties)
-  for (int64_t i = 0; i < n; ++i)
-    if (present == nullptr || (*present)[static_cast<size_t>(i)]) ids.push_back(i);
-  const int64_t np = static_cast<int64_t>(ids.size());
-  SpMat out(n, n);
-  if (np <= 1) {
-    out.makeCompressed();
-    return out;
+  RF_CHECK(static_cast<int64_t>(rows_mask.size()) == n && static_cast<int64_t>(candidates.size()) == n,
+           "KnnGraph: masks have " + std::to_string(rows_mask.size()) + " and " + std::to_string(candidates.size()) +
+               " entries for " + std::to_string(n) + " rows");
+  std::vector<int64_t> rows, cands;  // ascending: position order = index order (ties)
+  for (int64_t i = 0; i < n; ++i) {
+    if (rows_mask[static_cast<size_t>(i)]) rows.push_back(i);
+    if (candidates[static_cast<size_t>(i)]) cands.push_back(i);
   }
-  RowMatrixXf xn(np, x.cols());
-  for (int64_t p = 0; p < np; ++p) {
-    const float norm = x.row(ids[p]).norm();
-    xn.row(p) = norm > 0 ? (x.row(ids[p]) / norm).eval() : Eigen::RowVectorXf::Zero(x.cols()).eval();
-  }
-  const int64_t kk = std::min<int64_t>(k, np - 1);
-  std::vector<std::vector<std::pair<int64_t, float>>> nbrs(static_cast<size_t>(np));
+  const int64_t nr = static_cast<int64_t>(rows.size()), nc = static_cast<int64_t>(cands.size());
+  const auto unit = [&](const std::vector<int64_t>& ids) {
+    RowMatrixXf m(static_cast<int64_t>(ids.size()), x.cols());
+    for (size_t p = 0; p < ids.size(); ++p) {
+      const float norm = x.row(ids[p]).norm();
+      if (norm > 0)
+        m.row(static_cast<int64_t>(p)) = x.row(ids[p]) / norm;
+      else
+        m.row(static_cast<int64_t>(p)).setZero();
+    }
+    return m;
+  };
+  const RowMatrixXf xr = unit(rows), xc = unit(cands);
+  std::vector<std::vector<std::pair<int64_t, float>>> nbrs(static_cast<size_t>(nr));
   // Fixed blocks of 256 rows: the similarities (one GEMM per block) and hence the result do
   // not depend on the thread count; 256 x 20k floats is 20 MB per thread.
   constexpr int64_t kBlock = 256;
-  framework::ParallelChunks(0, np, kBlock, threads, [&](int64_t lo, int64_t hi, int) {
-    const RowMatrixXf s = xn.middleRows(lo, hi - lo) * xn.transpose();
-    std::vector<int64_t> cand(static_cast<size_t>(np - 1));
+  framework::ParallelChunks(0, nr, kBlock, threads, [&](int64_t lo, int64_t hi, int) {
+    const RowMatrixXf s = xr.middleRows(lo, hi - lo) * xc.transpose();
+    std::vector<int64_t> cand;
+    cand.reserve(static_cast<size_t>(nc));
     for (int64_t p = lo; p < hi; ++p) {
       const float* row = s.row(p - lo).data();
-      int64_t c = 0;
-      for (int64_t q = 0; q < np; ++q)
-        if (q != p) cand[static_cast<size_t>(c++)] = q;
+      cand.clear();
+      for (int64_t q = 0; q < nc; ++q)
+        if (cands[static_cast<size_t>(q)] != rows[static_cast<size_t>(p)]) cand.push_back(q);
+      const int64_t kk = std::min<int64_t>(k, static_cast<int64_t>(cand.size()));
+      if (kk == 0) continue;
       const auto better = [row](int64_t a, int64_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); };
       std::nth_element(cand.begin(), cand.begin() + (kk - 1), cand.end(), better);
-      std::vector<std::pair<int64_t, float>>& mine = nbrs[static_cast<size_t>(p)];
+      auto& mine = nbrs[static_cast<size_t>(p)];
       mine.reserve(static_cast<size_t>(kk));
       for (int64_t j = 0; j < kk; ++j) {
         const int64_t q = cand[static_cast<size_t>(j)];
-        mine.emplace_back(ids[static_cast<size_t>(q)], weighted ? row[q] : 1.0f);
+        mine.emplace_back(cands[static_cast<size_t>(q)], weighted ? row[q] : 1.0f);
       }
       std::sort(mine.begin(), mine.end());
     }
   });
   std::vector<Triplet> t;
-  t.reserve(static_cast<size_t>(np * kk));
-  for (int64_t p = 0; p < np; ++p)
-    for (const auto& [j, v] : nbrs[static_cast<size_t>(p)]) t.emplace_back(ids[static_cast<size_t>(p)], j, v);
+  for (int64_t p = 0; p < nr; ++p)
+    for (const auto& [j, v] : nbrs[static_cast<size_t>(p)]) t.emplace_back(rows[static_cast<size_t>(p)], j, v);
   return FromTriplets(n, n, t);
 }
 

@@ -34,6 +34,13 @@ SpMat NormalizedBipartite(const SpMat& r);
 SpMat KnnGraph(const RowMatrixXf& x, int k, const std::vector<uint8_t>* present = nullptr,
                bool weighted = false, int threads = 1);
 
+// The same with separate masks: rows with rows_mask[i] get their k most cosine-similar rows
+// among those with candidates[j] (self excluded); other rows are empty. Cold-start graphs
+// use it so that a cold item's neighbours are warm items (the only ones users have
+// interacted with, hence the only ones that can carry it a signal).
+SpMat KnnGraph(const RowMatrixXf& x, int k, const std::vector<uint8_t>& rows_mask,
+               const std::vector<uint8_t>& candidates, bool weighted = false, int threads = 1);
+
 // D^-1/2 A D^-1/2 with D the row sums of A (zero rows, and columns whose row is zero, get 0).
 SpMat SymNormalize(const SpMat& a);
 // D^-1 A with D the row sums (zero rows stay zero).

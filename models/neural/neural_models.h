@@ -20,5 +20,6 @@ ModelEntry DknEntry();        // knowledge/dkn.cc
 ModelEntry Gru4RecEntry();    // sequential/sequential.cc
 ModelEntry SasRecEntry();     // sequential/sequential.cc
 ModelEntry MmFusionEntry();   // multimodal/mmfusion.cc
+ModelEntry LightGcnEntry();   // general/lightgcn.cc
 
 }  // namespace recfuse::models::neural

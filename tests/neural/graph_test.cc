@@ -158,6 +158,16 @@ TEST(Graph, KnnGraphOnAHandMadeMatrix) {
   const auto open = Entries(KnnGraph(x, 1, nullptr, true));
   EXPECT_TRUE(open.count({0, 3}));  // 3 and 4 tie with 0 at cosine 1: lower index
   EXPECT_TRUE(open.count({4, 0}));
+  // Separate masks: every row asks, only rows 0-2 ("warm") may answer.
+  const std::vector<uint8_t> rows_all = {1, 1, 1, 1, 1}, warm = {1, 1, 1, 0, 0};
+  const auto cold = Entries(KnnGraph(x, 1, rows_all, warm, true));
+  const std::map<std::pair<int64_t, int64_t>, double> want_cold = {
+      {{0, 1}, c01}, {{1, 0}, c01}, {{2, 1}, c12}, {{3, 0}, 1.0}, {{4, 0}, 1.0}};
+  ASSERT_EQ(cold.size(), want_cold.size());
+  for (const auto& [ij, v] : want_cold) {
+    ASSERT_TRUE(cold.count(ij)) << ij.first << "->" << ij.second;
+    EXPECT_NEAR(cold.at(ij), v, 1e-6);
+  }
   EXPECT_THROW(KnnGraph(x, 0), framework::Error);
   const std::vector<uint8_t> short_mask = {1, 1};
   EXPECT_THROW(KnnGraph(x, 1, &short_mask), framework::Error);
