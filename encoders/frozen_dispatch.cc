@@ -6,6 +6,8 @@
 #include "encoders/image_handcrafted.h"
 #include "encoders/image_onnx.h"
 #include "encoders/kg_features.h"
+#include "encoders/pretrained_image.h"
+#include "encoders/pretrained_text.h"
 #include "encoders/text_tfidf.h"
 #include "framework/config.h"
 #include "framework/error.h"
@@ -35,11 +37,16 @@ ItemFeatures Run(const datasets::Dataset& data, const std::string& spec, const E
   if (kind == "text" && (parts.size() == 3 || parts.size() == 4) && parts[1] == "tfidf-svd")
     return TfidfSvdFeatures(data, ParseDim(spec, parts[2]), ctx,
                             parts.size() == 4 ? ParseTextSource(parts[3]) : TextSource::kBoth);
+  if (std::string model, layer; ParsePretrainedImageSpec(spec, &model, &layer))
+    return PretrainedImageFeatures(data, model, layer, ctx);
+  TextSource source = TextSource::kBoth;
+  if (WordPooling pooling; ParseGloveSpec(spec, &source, &pooling)) return GloveFeatures(data, source, pooling, ctx);
   if (kind == "kg" && parts.size() == 3 && (parts[1] == "transe" || parts[1] == "transr"))
     return KgFeatures(data, parts[1], ParseDim(spec, parts[2]), ctx);
   throw framework::ConfigError("unknown encoder '" + spec +
                                "'; known: image:handcrafted, image:onnx:PATH, text:tfidf-svd:DIM[:description|reviews|both], "
-                               "kg:transe:DIM, kg:transr:DIM");
+                               "kg:transe:DIM, kg:transr:DIM, image:mobilenet_v2[:LAYER], image:inception_v3[:LAYER], "
+                               "text:glove:100[:description|reviews|both][:mean|sif]");
 }
 
 }  // namespace
@@ -53,6 +60,8 @@ ItemFeatures ComputeFrozenFeatures(const datasets::Dataset& data, const std::str
     if (ctx.train_rows) h.AddVector(*ctx.train_rows);
     // An ONNX model file's content is part of the key, not just its name.
     if (spec.rfind("image:onnx:", 0) == 0) h.Add(framework::ReadFile(spec.substr(11)));
+    // Pretrained files too, through their manifests (re-converting changes the ONNX sha256).
+    if (const std::string key = PretrainedCacheKey(spec); !key.empty()) h.Add(key);
     framework::MakeDirs(ctx.cache_dir);
     path = ctx.cache_dir + "/features_" + h.HexDigest() + ".h5";
     if (framework::FileExists(path)) {
