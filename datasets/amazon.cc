@@ -22,8 +22,10 @@ using namespace internal;
 
 namespace {
 
+// Downloads come gzipped (reviews_X_5.json.gz, meta_X.json.gz): the extension before ".gz"
+// decides.
 bool IsJsonName(const std::string& f) {
-  const std::string ext = fs::path(f).extension().string();
+  const std::string ext = fs::path(StripGz(f)).extension().string();
   return ext == ".json" || ext == ".jsonl";
 }
 
@@ -46,7 +48,7 @@ std::string OnlyFile(const std::vector<std::string>& candidates, const std::stri
 // Calls f(object, line) for every non-blank line of a JSON-lines file.
 template <typename F>
 void ForEachObject(const std::string& path, F&& f) {
-  const std::string text = framework::ReadFile(path);
+  const std::string text = ReadInputFile(path);
   framework::LineCursor cursor(StripBom(text));
   std::string_view line;
   while (cursor.Next(&line)) {
@@ -241,7 +243,7 @@ Dataset LoadAmazon(const std::string& path, const LoadOptions& options) {
     for (const auto& f : ListFiles(folder))
       if (IsJsonName(f) && !IsMetaName(f)) found.push_back(f);
     if (found.empty())
-      throw DataError(folder, 0, "no review file (*.json or *.jsonl not starting with 'meta')");
+      throw DataError(folder, 0, "no review file (*.json, *.jsonl or their .gz not starting with 'meta')");
     reviews = OnlyFile(found, folder, "review", "amazon.reviews");
   }
   if (!IsRegularFile(reviews)) throw framework::IoError(reviews + ": no such review file");
@@ -260,7 +262,7 @@ Dataset LoadAmazon(const std::string& path, const LoadOptions& options) {
 
   Dataset d;
   d.name = !options.name.empty() ? options.name
-                                 : (is_dir ? BaseName(path) : fs::path(path).stem().string());
+                                 : (is_dir ? BaseName(path) : fs::path(StripGz(path)).stem().string());
   d.source = path;
   LoadReviews(reviews, d);
   if (!meta.empty()) LoadMeta(meta, d);

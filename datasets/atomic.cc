@@ -77,7 +77,7 @@ bool ParseHeader(std::string_view line, std::vector<Field>* out, std::string* wh
 // One atomic file read whole: a typed header and tab-separated rows, one per line.
 class Table {
  public:
-  explicit Table(std::string path) : path_(std::move(path)), text_(framework::ReadFile(path_)) {
+  explicit Table(std::string path) : path_(std::move(path)), text_(ReadInputFile(path_)) {
     body_ = StripBom(text_);
     framework::LineCursor cursor(body_);
     std::string_view header;
@@ -139,6 +139,13 @@ class Table {
 
 // First line of a file without reading the rest (extra files may be large binary blobs).
 std::string ReadFirstLine(const std::string& path) {
+  if (IsGzName(path)) {  // compressed: no cheap way to the first line but inflating it all
+    const std::string text = ReadInputFile(path);
+    const std::string_view body = StripBom(text);
+    std::string line(body.substr(0, std::min(body.find('\n'), body.size())));
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw framework::IoError(path + ": cannot open");
   std::string line;
@@ -151,6 +158,11 @@ std::string ReadFirstLine(const std::string& path) {
 
 std::string Path(const std::string& dir, const std::string& file) {
   return (fs::path(dir) / file).string();
+}
+
+// dir/file or, failing that, dir/file.gz; "" if neither exists.
+std::string Find(const std::string& dir, const std::string& file) {
+  return FindPlainOrGz(Path(dir, file));
 }
 
 struct InterHeader {
@@ -436,11 +448,11 @@ bool EndsWith(const std::string& s, std::string_view suffix) {
 std::string ResolveName(const std::string& dir, const LoadOptions& options) {
   if (!options.name.empty()) return options.name;
   const std::string folder = BaseName(dir);
-  if (IsRegularFile(Path(dir, folder + ".inter")) ||
-      IsRegularFile(Path(dir, folder + ".train.inter")))
+  if (!Find(dir, folder + ".inter").empty() || !Find(dir, folder + ".train.inter").empty())
     return folder;
   std::vector<std::string> stems;
-  for (const auto& f : ListFiles(dir)) {
+  for (const auto& listed : ListFiles(dir)) {
+    const std::string f = StripGz(listed);
     std::string stem;
     if (!IsSplitFile(f, &stem)) {
       if (!EndsWith(f, ".inter")) continue;
@@ -460,7 +472,7 @@ std::string ResolveName(const std::string& dir, const LoadOptions& options) {
 
 bool HasSideInfo(const std::string& dir, const std::string& name) {
   for (const char* ext : {".item", ".user", ".kg", ".link"})
-    if (IsRegularFile(Path(dir, name + ext))) return true;
+    if (!Find(dir, name + ext).empty()) return true;
   return false;
 }
 
@@ -473,22 +485,23 @@ Dataset LoadAtomic(const std::string& dir, const LoadOptions& options) {
   d.name = options.name.empty() ? BaseName(dir) : options.name;
   d.source = dir;
 
-  const std::string inter = Path(dir, name + ".inter");
+  const std::string inter = Find(dir, name + ".inter");
   bool split = false;
-  if (IsRegularFile(inter)) {
+  if (!inter.empty()) {
     const Table t(inter);
     const InterHeader h = InterColumns(t);
     d.interactions.has_rating = h.rating >= 0;
     d.interactions.has_timestamp = h.timestamp >= 0;
     LoadInter(t, d, -1, h);
   } else {
-    const std::string parts[3] = {Path(dir, name + ".train.inter"),
-                                  Path(dir, name + ".valid.inter"),
-                                  Path(dir, name + ".test.inter")};
-    for (const auto& p : parts)
-      if (!IsRegularFile(p))
+    std::string parts[3];
+    const char* kinds[3] = {".train.inter", ".valid.inter", ".test.inter"};
+    for (int s = 0; s < 3; ++s) {
+      parts[s] = Find(dir, name + kinds[s]);
+      if (parts[s].empty())
         throw DataError(dir, 0,
-                        "no " + name + ".inter, and split file " + BaseName(p) + " is missing");
+                        "no " + name + ".inter, and split file " + name + kinds[s] + " is missing");
+    }
     split = true;
     std::vector<Field> first_header;
     int64_t counts[3];
@@ -530,22 +543,24 @@ Dataset LoadAtomic(const std::string& dir, const LoadOptions& options) {
   if (AbsolutePath(side) != AbsolutePath(dir))
     d.report.notes.push_back("side information from " + AbsolutePath(side));
 
-  if (IsRegularFile(Path(side, name + ".item")))
-    LoadFeatures(Path(side, name + ".item"), "item_id", true, d);
-  if (IsRegularFile(Path(side, name + ".user")))
-    LoadFeatures(Path(side, name + ".user"), "user_id", false, d);
-  if (IsRegularFile(Path(side, name + ".kg"))) LoadKg(Path(side, name + ".kg"), d);
-  if (IsRegularFile(Path(side, name + ".link"))) LoadLink(Path(side, name + ".link"), d);
+  if (const auto f = Find(side, name + ".item"); !f.empty()) LoadFeatures(f, "item_id", true, d);
+  if (const auto f = Find(side, name + ".user"); !f.empty()) LoadFeatures(f, "user_id", false, d);
+  if (const auto f = Find(side, name + ".kg"); !f.empty()) LoadKg(f, d);
+  if (const auto f = Find(side, name + ".link"); !f.empty()) LoadLink(f, d);
   const std::string prefix = name + ".";
-  for (const auto& f : ListFiles(side)) {
+  for (const auto& listed : ListFiles(side)) {
+    const std::string f = StripGz(listed);
     if (f.rfind(prefix, 0) != 0 || EndsWith(f, ".inter")) continue;
+    // Both x.plot and x.plot.gz: Find() picked the plain one for the known kinds; for
+    // extras, read the plain one and skip its .gz twin rather than loading the field twice.
+    if (listed != f && IsRegularFile(Path(side, f))) continue;
     const std::string ext = f.substr(prefix.size());
     if (ext == "item" || ext == "user" || ext == "kg" || ext == "link" || ext == "image") continue;
-    LoadExtra(Path(side, f), d);
+    LoadExtra(Path(side, listed), d);
   }
   d.Finalize();
-  if (IsRegularFile(Path(side, name + ".image")))
-    LoadImageList(Path(side, name + ".image"), side, d);
+  if (const auto f = Find(side, name + ".image"); !f.empty())
+    LoadImageList(f, side, d);
   else if (IsDirectory(Path(side, "images")))
     AttachImageFolder(d, Path(side, "images"));
   d.Finalize();

@@ -125,7 +125,7 @@ Dataset LoadCsv(const std::string& path, const LoadOptions& options) {
   const char sep = ParseSep(opts.GetString("csv.sep", ","));
   const bool header = opts.GetBool("csv.header", true);
 
-  const std::string text = framework::ReadFile(path);
+  const std::string text = ReadInputFile(path);
   CsvReader reader(StripBom(text), sep, path);
   std::vector<std::string_view> fields;
   if (!reader.Next(&fields)) throw DataError(path, 1, "empty file: no header and no interactions");
@@ -155,7 +155,7 @@ Dataset LoadCsv(const std::string& path, const LoadOptions& options) {
             ct = column("csv.timestamp");
 
   Dataset d;
-  d.name = options.name.empty() ? fs::path(path).stem().string() : options.name;
+  d.name = options.name.empty() ? fs::path(StripGz(path)).stem().string() : options.name;
   d.source = path;
   auto& inter = d.interactions;
   inter.has_rating = cr >= 0;

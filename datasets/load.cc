@@ -26,28 +26,30 @@ std::string Lower(std::string s) {
 }
 
 std::string DetectFormat(const std::string& path) {
+  // Downloads are often gzipped: the extension before ".gz" names the format.
   if (IsDirectory(path)) {
     const auto files = ListFiles(path);
     for (const auto& f : files)
-      if (EndsWith(f, ".inter")) return "atomic";
+      if (EndsWith(StripGz(f), ".inter"))
+        return IsMmrecInterFile((fs::path(path) / f).string()) ? "mmrec" : "atomic";
     for (const auto& f : files)
       if (f == "u.data" || f == "ratings.dat") return "movielens";
     for (const auto& f : files)
-      if (EndsWith(Lower(f), ".json") || EndsWith(Lower(f), ".jsonl")) return "amazon";
+      if (EndsWith(Lower(StripGz(f)), ".json") || EndsWith(Lower(StripGz(f)), ".jsonl")) return "amazon";
     throw framework::DataError(
         path, 0,
         "cannot detect format of this folder: expected RecBole atomic files "
-        "(*.inter, *.train.inter), MovieLens (u.data, ratings.dat) or Amazon "
-        "reviews (*.json, *.jsonl); set data.format");
+        "(*.inter, *.train.inter), MMRec (*.inter with x_label), MovieLens (u.data, "
+        "ratings.dat) or Amazon reviews (*.json, *.jsonl, also .gz); set data.format");
   }
-  const std::string ext = Lower(fs::path(path).extension().string());
+  const std::string ext = Lower(fs::path(StripGz(path)).extension().string());
   if (ext == ".csv" || ext == ".tsv") return "csv";
   if (ext == ".json" || ext == ".jsonl") return "amazon";
-  if (ext == ".inter") return "atomic";
+  if (ext == ".inter") return IsMmrecInterFile(path) ? "mmrec" : "atomic";
   throw framework::DataError(
       path, 0,
       "cannot detect format of this file: expected .csv, .tsv, .json, .jsonl "
-      "or .inter; set data.format");
+      "or .inter (or any of them .gz); set data.format");
 }
 
 }  // namespace
@@ -67,7 +69,7 @@ const std::vector<ParamSpec>& LoadParamSpecs() {
       return &s.back();
     };
     add("format", ParamType::kString, "auto", "input format; auto detects it from the path",
-        {"auto", "atomic", "movielens", "amazon", "csv"});
+        {"auto", "atomic", "movielens", "amazon", "csv", "mmrec"});
     add("name", ParamType::kString, "",
         "dataset name (atomic: the <name> of <name>.inter); default: the folder or file name");
     add("side_info_dir", ParamType::kString, "",
@@ -131,11 +133,11 @@ Dataset LoadDataset(const std::string& path, const LoadOptions& options) {
       d = LoadAtomic(path, options);
     } else {
       // A single <name>.inter file: its folder, restricted to that <name>.
-      if (!EndsWith(path, ".inter"))
+      if (!EndsWith(StripGz(path), ".inter"))
         throw framework::DataError(path, 0,
                                    "the atomic format needs a folder or a <name>.inter file");
       LoadOptions o = options;
-      if (o.name.empty()) o.name = fs::path(path).stem().string();
+      if (o.name.empty()) o.name = fs::path(StripGz(path)).stem().string();
       const fs::path parent = fs::path(path).parent_path();
       d = LoadAtomic(parent.empty() ? "." : parent.string(), o);
     }
@@ -145,9 +147,11 @@ Dataset LoadDataset(const std::string& path, const LoadOptions& options) {
     d = LoadAmazon(path, options);
   } else if (format == "csv") {
     d = LoadCsv(path, options);
+  } else if (format == "mmrec") {
+    d = LoadMmrec(path, options);
   } else {
     throw framework::ConfigError("format='" + options.format +
-                                 "' must be auto, atomic, movielens, amazon or csv");
+                                 "' must be auto, atomic, movielens, amazon, csv or mmrec");
   }
   if (!options.name.empty()) d.name = options.name;
   d.source = path;

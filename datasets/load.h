@@ -27,7 +27,7 @@ struct FilterOptions {
 };
 
 struct LoadOptions {
-  // "auto" (detect from the path), "atomic", "movielens", "amazon", "csv".
+  // "auto" (detect from the path), "atomic", "movielens", "amazon", "csv", "mmrec".
   std::string format = "auto";
   // Dataset name for atomic files (the <name> in <name>.inter); default: the folder name.
   std::string name;
@@ -55,6 +55,9 @@ Dataset LoadAtomic(const std::string& dir, const LoadOptions& options);
 Dataset LoadMovieLens(const std::string& dir, const LoadOptions& options);
 Dataset LoadAmazon(const std::string& path, const LoadOptions& options);
 Dataset LoadCsv(const std::string& path, const LoadOptions& options);
+// MMRec's layout: <name>.inter (userID itemID rating timestamp x_label) read as a fixed
+// split, item index == itemID so image_feat.npy / text_feat.npy rows line up.
+Dataset LoadMmrec(const std::string& path, const LoadOptions& options);
 
 void ApplyFilters(Dataset& data, const FilterOptions& filters);
 

@@ -7,8 +7,11 @@
 #include <filesystem>
 #include <limits>
 
+#include <zlib.h>
+
 #include "framework/config.h"
 #include "framework/error.h"
+#include "framework/io.h"
 
 namespace recfuse::datasets::internal {
 
@@ -70,6 +73,80 @@ int64_t RepairTextEncoding(Dataset& data) {
                                 " text value(s) were not valid UTF-8; their invalid bytes were "
                                 "read as Latin-1 (first: " + first + ")");
   return repaired;
+}
+
+bool IsGzName(std::string_view name) {
+  return name.size() > 3 && name.substr(name.size() - 3) == ".gz";
+}
+
+std::string StripGz(const std::string& name) {
+  return IsGzName(name) ? name.substr(0, name.size() - 3) : name;
+}
+
+std::string FindPlainOrGz(const std::string& path) {
+  if (IsRegularFile(path)) return path;
+  if (IsRegularFile(path + ".gz")) return path + ".gz";
+  return "";
+}
+
+std::string Gunzip(std::string_view bytes, const std::string& path) {
+  std::string out;
+  z_stream zs{};
+  // 16 + MAX_WBITS: gzip wrapper only (a zlib or raw deflate stream is not a .gz file).
+  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+    throw framework::IoError(path + ": cannot initialise zlib");
+  struct Guard {
+    z_stream* z;
+    ~Guard() { inflateEnd(z); }
+  } guard{&zs};
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  // zlib counts in uInt: feed inputs above 4 GiB in pieces.
+  size_t fed = 0;
+  auto feed = [&] {
+    const size_t n = std::min<size_t>(bytes.size() - fed, 1u << 30);
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data() + fed));
+    zs.avail_in = static_cast<uInt>(n);
+    fed += n;
+  };
+  feed();
+  out.resize(std::max<size_t>(bytes.size() * 4, 1 << 16));
+  size_t produced = 0;
+  for (;;) {
+    if (produced == out.size()) out.resize(out.size() * 2);
+    zs.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
+    zs.avail_out = static_cast<uInt>(std::min<size_t>(out.size() - produced, 1u << 30));
+    const uInt before = zs.avail_out;
+    const int rc = inflate(&zs, Z_NO_FLUSH);
+    produced += before - zs.avail_out;
+    if (zs.avail_in == 0 && fed < bytes.size()) feed();
+    if (rc == Z_STREAM_END) {
+      const bool more = zs.avail_in > 0 || fed < bytes.size();
+      if (!more) break;
+      // Another gzip member follows (as `cat a.gz b.gz` or bgzip write): continue with it.
+      if (inflateReset(&zs) != Z_OK) throw framework::IoError(path + ": cannot reset zlib");
+      continue;
+    }
+    if (rc == Z_BUF_ERROR && zs.avail_in == 0 && fed >= bytes.size())
+      throw framework::DataError(path, 0,
+                                 "truncated gzip data (the file ends inside the compressed "
+                                 "stream; was the download interrupted?)");
+    if (rc != Z_OK && rc != Z_BUF_ERROR)
+      throw framework::DataError(path, 0,
+                                 std::string("corrupt gzip data (zlib: ") +
+                                     (zs.msg ? zs.msg : "error " + std::to_string(rc)) + ")");
+  }
+  out.resize(produced);
+  return out;
+}
+
+std::string ReadInputFile(const std::string& path) {
+  std::string bytes = framework::ReadFile(path);
+  if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
+      static_cast<unsigned char>(bytes[1]) == 0x8b)
+    return Gunzip(bytes, path);
+  if (IsGzName(path))
+    throw framework::DataError(path, 0, "named .gz but is not gzip data (no gzip magic bytes)");
+  return bytes;
 }
 
 std::string_view StripBom(std::string_view text) {

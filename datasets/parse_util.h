@@ -20,6 +20,25 @@ namespace recfuse::datasets::internal {
 // otherwise become part of the first header name.
 std::string_view StripBom(std::string_view text);
 
+// The content of an input file, gunzipped when it starts with the gzip magic bytes (the
+// name does not matter: Amazon's downloads are `.json.gz`, and a renamed file must still be
+// read correctly). Concatenated gzip members are read as one stream, as gzip -d does.
+// Throws IoError when the file cannot be read, DataError(path, 0, ...) for corrupt or
+// truncated gzip data.
+std::string ReadInputFile(const std::string& path);
+// Gunzips `bytes` (one or more gzip members); `path` only names the input in errors.
+std::string Gunzip(std::string_view bytes, const std::string& path);
+// True when `name` ends in ".gz".
+bool IsGzName(std::string_view name);
+// `name` without a trailing ".gz" (downloads keep their inner extension before it).
+std::string StripGz(const std::string& name);
+// `path` if it is a regular file, else `path` + ".gz" if that is one, else "".
+std::string FindPlainOrGz(const std::string& path);
+
+// True when `path` is an MMRec .inter file (tab-separated header naming userID, itemID and
+// x_label, without RecBole's name:type fields).
+bool IsMmrecInterFile(const std::string& path);
+
 // Number of lines in `text` (a last line without terminator counts), used to reserve columns.
 size_t CountLines(std::string_view text);
 

@@ -27,6 +27,7 @@ PACKAGES=(
   libhdf5-dev
   libboost-program-options-dev
   nlohmann-json3-dev
+  libxtensor-dev zlib1g-dev libssl-dev  # .npy feature import, .gz inputs, sha256 provenance
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
   chromium               # headless check of the HTML report's charts
