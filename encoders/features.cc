@@ -10,6 +10,9 @@
 #include <numeric>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
+#include "framework/config.h"
 #include "framework/error.h"
 #include "framework/hash.h"
 #include "framework/rng.h"
@@ -83,6 +86,11 @@ void WriteFeaturesH5(const std::string& path, const datasets::Dataset& data, con
     WriteStringAttr(root.get(), "spec", f.spec);
     WriteStringAttr(root.get(), "data_hash", framework::ToHex(data.ContentHash()));
     WriteStringAttr(root.get(), "fallbacks", std::to_string(f.fallbacks));
+    // One JSON array of [key, value] pairs: HDF5 attributes have no order, provenance does
+    // (it is printed in the report as recorded).
+    nlohmann::json prov = nlohmann::json::array();
+    for (const auto& [k, v] : f.provenance) prov.push_back({k, v});
+    WriteStringAttr(root.get(), "provenance", prov.dump());
   });
 }
 
@@ -95,6 +103,16 @@ ItemFeatures ReadFeaturesH5(const std::string& path, const datasets::Dataset& da
   ItemFeatures f;
   Hid root(H5Gopen2(file.get(), "/", H5P_DEFAULT), H5Gclose);
   f.spec = ReadStringAttr(root.get(), "spec");
+  if (int64_t v = 0; framework::ParseInt64(ReadStringAttr(root.get(), "fallbacks"), &v)) f.fallbacks = v;
+  if (const std::string prov = ReadStringAttr(root.get(), "provenance"); !prov.empty()) {
+    const auto j = nlohmann::json::parse(prov, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_array()) throw framework::DataError(path, 0, "attribute 'provenance' is not a JSON array");
+    for (const auto& kv : j) {
+      if (!kv.is_array() || kv.size() != 2 || !kv[0].is_string() || !kv[1].is_string())
+        throw framework::DataError(path, 0, "attribute 'provenance' must hold [key, value] string pairs");
+      f.provenance.emplace_back(kv[0].get<std::string>(), kv[1].get<std::string>());
+    }
+  }
   Hid ds(H5Dopen2(file.get(), "features", H5P_DEFAULT), H5Dclose);
   if (!ds.ok()) throw framework::DataError(path, 0, "missing dataset /features");
   Hid space(H5Dget_space(ds.get()), H5Sclose);

@@ -49,7 +49,7 @@ ItemFeatures ComputeFrozenFeatures(const datasets::Dataset& data, const std::str
                                    const EncodeContext& ctx);
 
 // HDF5 layout: /features float32 [items x dim], /item_tokens (strings), /present uint8,
-// attributes spec, data_hash.
+// attributes spec, data_hash, fallbacks and provenance (a JSON array of [key, value] pairs).
 void WriteFeaturesH5(const std::string& path, const datasets::Dataset& data, const ItemFeatures& f);
 // Reads a file written by WriteFeaturesH5 (or by another tool with the same layout) and maps
 // its rows onto `data`'s item ids by token; items absent from the file are marked absent.

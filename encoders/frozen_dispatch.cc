@@ -2,6 +2,7 @@
 // (data, spec, training rows) was encoded before, otherwise runs the encoder and caches it.
 #include <filesystem>
 
+#include "encoders/feature_import.h"
 #include "encoders/features.h"
 #include "encoders/image_handcrafted.h"
 #include "encoders/image_onnx.h"
@@ -46,13 +47,16 @@ ItemFeatures Run(const datasets::Dataset& data, const std::string& spec, const E
   throw framework::ConfigError("unknown encoder '" + spec +
                                "'; known: image:handcrafted, image:onnx:PATH, text:tfidf-svd:DIM[:description|reviews|both], "
                                "kg:transe:DIM, kg:transr:DIM, image:mobilenet_v2[:LAYER], image:inception_v3[:LAYER], "
-                               "text:glove:100[:description|reviews|both][:mean|sif]");
+                               "text:glove:100[:description|reviews|both][:mean|sif], features:npy:PATH, "
+                               "features:ducho:DIR, features:atomic:PATH[#FIELD], features:csv:PATH");
 }
 
 }  // namespace
 
 ItemFeatures ComputeFrozenFeatures(const datasets::Dataset& data, const std::string& spec,
                                    const EncodeContext& ctx) {
+  // Imported files are not cached: reading them costs what reading the cache would.
+  if (IsImportSpec(spec)) return ImportFeatures(data, spec);
   std::string path;
   if (!ctx.cache_dir.empty()) {
     framework::Hasher h;

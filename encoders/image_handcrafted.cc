@@ -79,6 +79,17 @@ ItemFeatures HandcraftedImageFeatures(const datasets::Dataset& data, const Encod
   f.fallbacks = summary.absent + summary.fallbacks;
   if (const std::string note = DescribeImageFailures(summary); !note.empty())
     f.notes.push_back(note);
+  const int64_t with = std::count(f.present.begin(), f.present.end(), uint8_t{1});
+  f.provenance = {{"extractor", "handcrafted (OpenCV " CV_VERSION ")"},
+                  {"input_size", "64x64 (INTER_AREA down, INTER_LINEAR up)"},
+                  {"hsv_bins", std::to_string(kHueBins) + "x" + std::to_string(kSatBins) + "x" +
+                                   std::to_string(kValBins) + " (H x S x V, L1-normalised)"},
+                  {"hog", "grey 64x64, cell 16x16, block 32x32, stride 16, 9 bins (" +
+                              std::to_string(kHandcraftedHogDim) + " values)"},
+                  {"dim", std::to_string(kHandcraftedDim)},
+                  {"items_with_content", std::to_string(with)},
+                  {"items_without_image", std::to_string(summary.absent)},
+                  {"unusable_images", std::to_string(summary.fallbacks)}};
   return f;
 }
 

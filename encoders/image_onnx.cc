@@ -4,6 +4,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 
+#include "encoders/feature_import.h"
 #include "framework/error.h"
 #include "framework/io.h"
 #include "framework/parallel.h"
@@ -116,6 +117,24 @@ ItemFeatures OnnxImageFeatures(const datasets::Dataset& data, const std::string&
   }
   if (dim < 0) f.values = FeatureMatrix::Zero(n, 0);  // no usable image at all
   f.fallbacks = summary.absent + summary.fallbacks;
+  {
+    const auto& p = options.preprocess;
+    auto triple = [](const std::array<float, 3>& v) {
+      return std::to_string(v[0]) + "," + std::to_string(v[1]) + "," + std::to_string(v[2]);
+    };
+    const int64_t with = std::count(f.present.begin(), f.present.end(), uint8_t{1});
+    f.provenance = {{"extractor", "onnx (OpenCV DNN " CV_VERSION ")"},
+                    {"model_file", onnx_path},
+                    {"model_sha256", FileSha256(onnx_path)},
+                    {"output_layer", options.output_layer.empty() ? "final output" : options.output_layer},
+                    {"input_size", std::to_string(s) + "x" + std::to_string(s) + " RGB, shorter side resized to " +
+                                       std::to_string(p.resize_shorter > 0 ? p.resize_shorter : s) + ", centre crop"},
+                    {"normalisation", "[0,1] then (x - mean) / std, mean " + triple(p.mean) + ", std " + triple(p.std)},
+                    {"dim", std::to_string(std::max<Eigen::Index>(dim, 0))},
+                    {"items_with_content", std::to_string(with)},
+                    {"items_without_image", std::to_string(summary.absent)},
+                    {"unusable_images", std::to_string(summary.fallbacks)}};
+  }
   if (const std::string note = DescribeImageFailures(summary); !note.empty())
     f.notes.push_back(note);
   return f;

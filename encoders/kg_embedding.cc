@@ -385,6 +385,17 @@ ItemFeatures KgFeatures(const datasets::Dataset& data, const std::string& method
                     std::to_string(res.seconds) + " s");
   if (f.fallbacks > 0)
     f.notes.push_back(std::to_string(f.fallbacks) + " items linked to entities that occur in no triple: marked absent");
+  const int64_t with = std::count(f.present.begin(), f.present.end(), uint8_t{1});
+  f.provenance = {{"extractor", "kg"},
+                  {"method", method},
+                  {"dim", std::to_string(dim)},
+                  {"epochs", std::to_string(o.epochs)},
+                  {"batch_size", std::to_string(o.batch_size)},
+                  {"seed", std::to_string(ctx.seed)},
+                  {"triples", std::to_string(data.kg.size())},
+                  {"items_linked", std::to_string(linked)},
+                  {"items_with_content", std::to_string(with)}};
+  if (method == "transr") f.provenance.emplace_back("transe_pretrain_epochs", std::to_string(o.transe_pretrain_epochs));
   return f;
 }
 

@@ -219,6 +219,22 @@ ItemFeatures TfidfSvdFeatures(const datasets::Dataset& data, int dim, const Enco
   f.notes.push_back(spec + ": " + std::to_string(vocab.terms.size()) + " terms from " +
                     std::to_string(vocab.documents) + " training-split item texts; " + std::to_string(f.fallbacks) +
                     " items without text have zero rows");
+  std::string fields;
+  if (text_source != TextSource::kReviews)
+    for (const auto& tf : data.item_text) fields += (fields.empty() ? "" : "+") + tf.name;
+  if (text_source != TextSource::kDescription) fields += std::string(fields.empty() ? "" : "+") + "reviews";
+  f.provenance = {{"extractor", "tfidf-svd"},
+                  {"dim", std::to_string(dim)},
+                  {"text_fields", fields},
+                  {"vocabulary_size", std::to_string(vocab.terms.size())},
+                  {"documents", std::to_string(vocab.documents)},
+                  {"training_rows", ctx.train_rows ? std::to_string(ctx.train_rows->size()) : "all"},
+                  {"tokens", "lower-case ASCII letter/digit runs"},
+                  {"weighting", "sublinear tf x smooth idf, rows L2-normalised"},
+                  {"svd", "randomized (oversample " + std::to_string(svd.oversample) + ", " +
+                              std::to_string(svd.power_iterations) + " power iterations), seed " +
+                              std::to_string(ctx.seed)},
+                  {"items_with_content", std::to_string(with_text.size())}};
   return f;
 }
 
