@@ -208,7 +208,7 @@ ModalityTable LoadModality(const TrainData& td, const FitContext& ctx, const std
       mean += r;
       sq += r.cwiseProduct(r);
     }
-  // Standardise  mean /= static_cast<double>(t.present);
+  mean /= static_cast<double>(t.present);
   const Eigen::VectorXd sd =
       (sq / static_cast<double>(t.present) - mean.cwiseProduct(mean)).cwiseMax(0).cwiseSqrt().cwiseMax(1e-6);
   RowMatrixXf v = RowMatrixXf::Zero(td.num_items, t.dim);

@@ -4,6 +4,7 @@
 
 #include <numeric>
 
+#include "models/neural/neural_base.h"
 #include "tests/neural/neural_test_util.h"
 
 namespace recfuse::testing_neural {
@@ -14,6 +15,42 @@ framework::Config Small(std::map<std::string, std::string> extra = {}) {
                                            {"lr", "0.01"}, {"kg_features", "kg:transe:16"}};
   for (auto& [k, v] : extra) kv[k] = v;
   return Params(kv);
+}
+
+// The shared feature loader: each column standardised over the present items (mean 0,
+// sd 1 unless the column is constant there), absent items zero rows with mask 0; a modality
+// the dataset lacks comes back unavailable, not as an error.
+TEST(LoadModality, StandardisesPresentItemsAndMasksAnAbsentModality) {
+  const World& w = TinyWorld();
+  const auto split = datasets::MakeSplit(w.data, datasets::SplitSpec::Parse("ratio:0.8,0.1,0.1"), 1);
+  const models::TrainData td = models::MakeTrainData(w.data, split.train, split.valid);
+  models::FitContext ctx;
+  ctx.threads = 1;
+  ctx.cache_dir = CacheDir(w);
+  const auto t = models::neural::LoadModality(td, ctx, "text:tfidf-svd:16:description", "test", "use_text");
+  ASSERT_TRUE(t.available);
+  ASSERT_EQ(t.values.size(0), w.data.num_items());
+  ASSERT_EQ(t.dim, t.values.size(1));
+  const torch::Tensor present = t.mask.gt(0);
+  EXPECT_EQ(t.present, present.sum().item<int64_t>());
+  ASSERT_GT(t.present, 10);
+  const torch::Tensor v = t.values.index({present}).to(torch::kDouble);
+  const torch::Tensor mean = v.mean(0), sd = (v - mean).pow(2).mean(0).sqrt();
+  for (int64_t c = 0; c < t.dim; ++c) {
+    EXPECT_NEAR(mean[c].item<double>(), 0.0, 1e-4) << "column " << c;
+    const double s = sd[c].item<double>();
+    if (s > 1e-3) EXPECT_NEAR(s, 1.0, 1e-3) << "column " << c;
+  }
+  const torch::Tensor absent = present.logical_not();
+  if (absent.any().item<bool>()) EXPECT_EQ(t.values.index({absent}).abs().max().item<float>(), 0.0f);
+
+  const World& bare = TinyWorldWithoutKgAndImages();
+  const models::TrainData bd = models::MakeTrainData(bare.data, split.train, split.valid);
+  ctx.cache_dir = CacheDir(bare);
+  const auto none = models::neural::LoadModality(bd, ctx, "image:handcrafted", "test", "use_image");
+  EXPECT_FALSE(none.available);
+  EXPECT_EQ(none.dim, 0);
+  EXPECT_EQ(none.present, 0);
 }
 
 TEST(MmFusion, KeepsTheModelContractWithAttentionFusion) { ExpectModelContract("mmfusion", Small()); }
