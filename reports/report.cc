@@ -602,13 +602,25 @@ void BuildReport(const std::string& results_dir) {
         const int64_t present = u.value("items_present", int64_t{0}), items = r.value("num_items", int64_t{0});
         if (items > 0 && present < items) mods += " " + std::to_string(present) + "/" + std::to_string(items);
       }
+    // Which features each modality was (extractor, file and sha256, parameters), one
+    // collapsed block per modality so the table stays readable.
+    std::string provenance;
+    if (r.contains("modalities"))
+      for (const auto& u : r["modalities"]) {
+        if (!u.value("available", true) || !u.contains("provenance") || u["provenance"].empty()) continue;
+        provenance += "<details><summary>" + Html(u.value("modality", "?") + ": " + u.value("spec", "")) +
+                      "</summary><small>";
+        for (const auto& [k, v] : u["provenance"].items())
+          provenance += Html(k) + ": " + Html(v.is_string() ? v.get<std::string>() : v.dump()) + "<br>";
+        provenance += "</small></details>";
+      }
     html << "<tr><td>" << Html(r.value("label", cfg.value("model", ""))) << "</td><td>"
          << Html(cfg.value("dataset", "")) << "</td><td>" << Html(cfg.value("split", "")) << "</td><td>"
          << cfg.value("train_fraction", 1.0) << "</td><td>" << cfg.value("seed", 0) << "</td><td>"
          << Html(r.value("ablation", std::string("none"))) << "</td><td>" << Fmt(r.value("fit_seconds", 0.0), 2) << "</td><td>" << Fmt(r.value("eval_seconds", 0.0), 2) << "</td><td>"
          << Fmt(r.value("peak_rss_bytes", 0.0) / 1048576.0, 0) << "</td><td>" << r.value("train_interactions", 0)
          << "</td><td>" << r.value("test_interactions", 0) << "</td><td>" << r.value("evaluated_users", 0)
-         << "</td><td>" << Html(mods) << "</td><td><code>" << Html(r.value("data_hash", "")) << "</code></td><td><code>"
+         << "</td><td>" << Html(mods) << provenance << "</td><td><code>" << Html(r.value("data_hash", "")) << "</code></td><td><code>"
          << Html(r.value("git_commit", "").substr(0, 12)) << "</code></td></tr>\n";
   }
   html << "</table></div>\n";
