@@ -293,5 +293,41 @@ TEST(BadInput, BrokenImagesAreCountedFallbacks) {
   EXPECT_NE(out.find("(1 with content, 4 fallbacks)"), std::string::npos) << out;
 }
 
+TEST(BadInput, CorruptAndTruncatedGzip) {
+  ExpectInspectError(Inter("gz_corrupt"),
+                     Inter("gz_corrupt") + "/reviews.json.gz: corrupt gzip data (zlib: incorrect data check)");
+  ExpectInspectError(Inter("gz_truncated"),
+                     Inter("gz_truncated") + "/reviews.json.gz: truncated gzip data (the file ends inside the "
+                                             "compressed stream; was the download interrupted?)");
+}
+
+TEST(BadInput, MmrecSplitLabel) {
+  ExpectInspectError(Inter("mmrec_label"), Inter("mmrec_label") + "/mmrec_label.inter:3: x_label 'test' must be "
+                                                                  "0 (train), 1 (valid) or 2 (test)");
+}
+
+// Imported features (`features:FORMAT:PATH`) go through the encoders: torch build only.
+TEST(BadInput, ImportedFeatures) {
+  int st = 0;
+  Cli("encode --help", &st);
+  if (st != 0) GTEST_SKIP() << "this recfuse has no 'encode' command (built without torch)";
+  const std::string out_dir = TempDir("bad_features");
+  auto expect = [&](const std::string& spec, const std::string& message) {
+    const std::string out = Cli("encode --data " + TestData("mmrec/toy") + " --encoder " + spec + " --out " +
+                                    out_dir + "/f.h5",
+                                &st);
+    EXPECT_EQ(st, 2) << out;
+    EXPECT_EQ(ErrorLine(out), "recfuse: error: " + message) << out;
+  };
+  const std::string f = fs::absolute(Inter("features")).lexically_normal().string();
+  expect("features:npy:" + f + "/nan.npy", f + "/nan.npy: row 3 (0-based), column 1 is NaN");
+  expect("features:npy:" + f + "/rows.npy",
+         f + "/rows.npy: has 3 rows but dataset 'toy' has 5 items (row r is item r; put MMRec's i_id_mapping.csv "
+             "beside the file to map rows by item id)");
+  expect("features:csv:" + f + "/unknown.csv", f + "/unknown.csv:4: unknown item '9' (not in dataset 'toy', 5 items)");
+  expect("features:csv:" + f + "/ragged.csv",
+         f + "/ragged.csv:3: expected 3 fields (item id + 2 values, as on line 2), got 2");
+}
+
 }  // namespace
 }  // namespace recfuse
