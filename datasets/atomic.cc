@@ -137,25 +137,6 @@ class Table {
   std::vector<Field> fields_;
 };
 
-// First line of a file without reading the rest (extra files may be large binary blobs).
-std::string ReadFirstLine(const std::string& path) {
-  if (IsGzName(path)) {  // compressed: no cheap way to the first line but inflating it all
-    const std::string text = ReadInputFile(path);
-    const std::string_view body = StripBom(text);
-    std::string line(body.substr(0, std::min(body.find('\n'), body.size())));
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    return line;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw framework::IoError(path + ": cannot open");
-  std::string line;
-  constexpr size_t kMaxHeader = 1 << 16;
-  char c;
-  while (line.size() < kMaxHeader && in.get(c) && c != '\n') line.push_back(c);
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  return std::string(StripBom(line));
-}
-
 std::string Path(const std::string& dir, const std::string& file) {
   return (fs::path(dir) / file).string();
 }

@@ -49,16 +49,6 @@ int64_t DenseId(std::string_view s, const std::string& file, int64_t line, const
   return v;
 }
 
-std::string FirstLine(const std::string& path) {
-  // .inter files are small next to their features; reading one whole to test its header
-  // keeps gzip handling in one place.
-  const std::string text = ReadInputFile(path);
-  const std::string_view body = StripBom(text);
-  std::string line(body.substr(0, std::min(body.find('\n'), body.size())));
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  return line;
-}
-
 }  // namespace
 
 namespace internal {
@@ -67,7 +57,7 @@ bool IsMmrecInterFile(const std::string& path) {
   if (!IsRegularFile(path)) return false;
   std::string line;
   try {
-    line = FirstLine(path);
+    line = ReadFirstLine(path);
   } catch (const framework::Error&) {
     return false;  // the atomic loader will report the unreadable file
   }

@@ -139,6 +139,32 @@ std::string Gunzip(std::string_view bytes, const std::string& path) {
   return out;
 }
 
+std::string ReadFirstLine(const std::string& path) {
+  // zlib's gz* reader passes non-gzip files through unchanged, so one code path serves both.
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) throw framework::IoError(path + ": cannot open");
+  std::string line;
+  char buf[4096];
+  constexpr size_t kMax = 1 << 16;
+  while (line.size() < kMax && gzgets(f, buf, sizeof buf)) {
+    line += buf;
+    if (!line.empty() && line.back() == '\n') break;
+  }
+  int err = Z_OK;
+  const char* msg = gzerror(f, &err);
+  const std::string reason = msg ? msg : "";
+  gzclose(f);
+  // Same messages as ReadInputFile: a damaged download must not pass for an odd header.
+  if (err == Z_BUF_ERROR)
+    throw framework::DataError(path, 0,
+                               "truncated gzip data (the file ends inside the compressed stream; was the "
+                               "download interrupted?)");
+  if (err != Z_OK) throw framework::DataError(path, 0, "corrupt gzip data (zlib: " + reason + ")");
+  if (!line.empty() && line.back() == '\n') line.pop_back();
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return std::string(StripBom(line));
+}
+
 std::string ReadInputFile(const std::string& path) {
   std::string bytes = framework::ReadFile(path);
   if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&

@@ -32,6 +32,10 @@ std::string Gunzip(std::string_view bytes, const std::string& path);
 bool IsGzName(std::string_view name);
 // `name` without a trailing ".gz" (downloads keep their inner extension before it).
 std::string StripGz(const std::string& name);
+// The first line of a file, plain or gzipped, without reading the rest (format detection
+// and header checks on files that may be gigabytes): at most 64 KiB, "\r\n" and a UTF-8 BOM
+// stripped. Throws IoError if the file cannot be opened.
+std::string ReadFirstLine(const std::string& path);
 // `path` if it is a regular file, else `path` + ".gz" if that is one, else "".
 std::string FindPlainOrGz(const std::string& path);
 

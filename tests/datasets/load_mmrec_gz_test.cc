@@ -168,6 +168,13 @@ TEST(LoadGz, CorruptAndTruncatedGzipAreClearErrors) {
   EXPECT_EQ(Message([&] { LoadDataset(dir + "/n/plain.json.gz"); }),
             dir + "/n/plain.json.gz: named .gz but is not gzip data (no gzip magic bytes)");
 
+  // Header sniffing (format detection, atomic extras) reads only the first line, and still
+  // reports damage it meets there.
+  EXPECT_EQ(internal::ReadFirstLine(dir + "/x.json.gz"), "{\"reviewerID\": \"u0\", \"asin\": \"a\"}");
+  EXPECT_EQ(internal::ReadFirstLine(dir + "/n/plain.json.gz"), "{\"reviewerID\": \"u\", \"asin\": \"a\"}");
+  EXPECT_EQ(Message([&] { internal::ReadFirstLine(dir + "/c/corrupt.json.gz"); }).rfind(dir + "/c/corrupt.json.gz: corrupt gzip data", 0), 0u)
+      << Message([&] { internal::ReadFirstLine(dir + "/c/corrupt.json.gz"); });
+
   // Two members back to back (cat a.gz b.gz) read as one stream, as gzip -d does.
   WriteGz(dir + "/m1.gz", "first\n");
   WriteGz(dir + "/m2.gz", "second\n");
