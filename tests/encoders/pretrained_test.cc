@@ -104,6 +104,8 @@ TEST(PretrainedSpec, GloveSpecsParseAndMalformedOnesFail) {
   WordPooling pooling;
   ASSERT_TRUE(ParseGloveSpec("text:glove:100", &source, &pooling));
   EXPECT_EQ(source, TextSource::kBoth);
+  EXPECT_EQ(pooling, WordPooling::kSif);
+  ASSERT_TRUE(ParseGloveSpec("text:glove:100:mean", &source, &pooling));
   EXPECT_EQ(pooling, WordPooling::kMean);
   ASSERT_TRUE(ParseGloveSpec("text:glove:100:description:sif", &source, &pooling));
   EXPECT_EQ(source, TextSource::kDescription);
@@ -258,7 +260,7 @@ TEST(PretrainedImage, FeaturesArePooledTapsOfThePreprocessedImages) {
   const ItemFeatures f = PretrainedImageFeatures(data, "mobilenet_v2", "", ctx);
   const PretrainedImageModel m = LoadPretrainedImageModel("mobilenet_v2");
   ASSERT_EQ(f.values.rows(), 4);
-  ASSERT_EQ(f.values.cols(), 96);  // block_10_project_BN: 14x14x96
+  ASSERT_EQ(f.values.cols(), 384);  // block_10_depthwise_relu: 14x14x384
   EXPECT_EQ(f.present, (std::vector<uint8_t>{1, 1, 0, 1}));
   EXPECT_EQ(f.fallbacks, 1);
   EXPECT_EQ(f.values.row(2).squaredNorm(), 0.0f);
@@ -267,10 +269,10 @@ TEST(PretrainedImage, FeaturesArePooledTapsOfThePreprocessedImages) {
   pre.mean = {0, 0, 0};
   pre.std = {1, 1, 1};
   const ImageBatch batch = LoadImages({data.item_image[0], data.item_image[3]}, pre, 1);
-  const FeatureMatrix raw = RunPretrainedNetwork(m, "block_10_project_BN", batch.chw, 2, 1);
-  ASSERT_EQ(raw.cols(), 96 * 14 * 14);
+  const FeatureMatrix raw = RunPretrainedNetwork(m, "block_10_depthwise_relu", batch.chw, 2, 1);
+  ASSERT_EQ(raw.cols(), 384 * 14 * 14);
   for (int r = 0; r < 2; ++r)
-    for (int c = 0; c < 96; ++c) {
+    for (int c = 0; c < 384; ++c) {
       double s = 0;
       for (int k = 0; k < 196; ++k) s += raw(r, c * 196 + k);
       EXPECT_NEAR(f.values(r == 0 ? 0 : 3, c), s / 196, 1e-4);
@@ -280,7 +282,7 @@ TEST(PretrainedImage, FeaturesArePooledTapsOfThePreprocessedImages) {
   EXPECT_EQ(prov["package"], "nsfwjs@4.4.0");
   EXPECT_EQ(prov["tarball_sha256"].size(), 64u);
   EXPECT_EQ(prov["input_size"], "224x224");
-  EXPECT_NE(prov["layer"].find("block_10_project_BN"), std::string::npos);
+  EXPECT_NE(prov["layer"].find("block_10_depthwise_relu"), std::string::npos);
   EXPECT_NE(prov["weights"].find("ImageNet"), std::string::npos);
   // Same input, same thread count -> same numbers; another thread count too.
   ctx.threads = 1;
@@ -338,7 +340,7 @@ TEST(PretrainedText, GloveFeaturesOfDescriptions) {
   data.interactions.Add(0, 0);
   data.Finalize();
   data.item_text.push_back({"plot", {"The movie", "qqqxx zzzyy", ""}});
-  const ItemFeatures f = ComputeFrozenFeatures(data, "text:glove:100:description", {});
+  const ItemFeatures f = ComputeFrozenFeatures(data, "text:glove:100:description:mean", {});
   const WordVectors wv = LoadGlove();
   ASSERT_EQ(f.values.cols(), 100);
   EXPECT_EQ(f.present, (std::vector<uint8_t>{1, 0, 0}));
