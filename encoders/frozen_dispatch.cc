@@ -60,7 +60,8 @@ ItemFeatures ComputeFrozenFeatures(const datasets::Dataset& data, const std::str
   std::string path;
   if (!ctx.cache_dir.empty()) {
     framework::Hasher h;
-    h.AddPod(data.ContentHash()).Add(spec).AddPod(ctx.seed).AddPod(uint32_t{1});
+    // Format version 2: files carry provenance; version-1 files would be served without it.
+    h.AddPod(data.ContentHash()).Add(spec).AddPod(ctx.seed).AddPod(uint32_t{2});
     if (ctx.train_rows) h.AddVector(*ctx.train_rows);
     // An ONNX model file's content is part of the key, not just its name.
     if (spec.rfind("image:onnx:", 0) == 0) h.Add(framework::ReadFile(spec.substr(11)));
