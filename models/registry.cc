@@ -34,6 +34,8 @@ const std::vector<ModelEntry>& ModelRegistry() {
                        neural::DknEntry, neural::Gru4RecEntry, neural::SasRecEntry, neural::MmFusionEntry})
       v.push_back(entry());
     v.push_back(neural::LightGcnEntry());  // the ID graph baseline (general/)
+    v.push_back(neural::ItemKnnCbfEntry());  // the content-only cold-start baseline (multimodal/)
+    v.push_back(neural::FreedomEntry());     // Zhou & Shen, MM 2023 (multimodal/)
 #endif
     return v;
   }();

@@ -36,14 +36,20 @@ std::vector<ParamSpec> LightGcnParams() {
   std::vector<ParamSpec> p = {
       {"dim", ParamType::kInt, "64", "embedding size (the paper's 64)", 1, 4096, {}},
       {"layers", ParamType::kInt, "3", "propagation layers K (paper: 3)", 0, 16, {}},
-      {"reg", ParamType::kFloat, "1e-4", "L2 weight on the batch's ego embeddings (paper: 1e-4)", 0, 100, {}},
+      {"reg", ParamType::kFloat, "1e-3", "L2 weight on the batch's ego embeddings (paper: 1e-4; see below)", 0, 100, {}},
       {"init_std", ParamType::kFloat, "0.1", "std of the normal initial embeddings (reference code: 0.1)", 1e-6,
        10, {}},
   };
+  // Chosen on ml-100k's VALIDATION NDCG@10 (ratio:0.8,0.1,0.1, seed 0, one thread,
+  // 2026-12-02): the paper's batch 2048 / lr 1e-3 / reg 1e-4 was still rising after 300
+  // epochs (valid 0.2520, 0.69 s/epoch with validation); batch 8192 runs 10 batches (propagations) per
+  // epoch instead of 40 and with lr 5e-3 converges in ~150 epochs: valid 0.2553 (4096: 0.2559,
+  // 2x slower); lr 1e-2 0.2524, 2e-2 0.2453; layers 2 0.2550, 4 0.2535; reg 1e-5 0.2534,
+  // 1e-3 0.2590 (kept).
   TrainDefaults d;
-  d.epochs = 300;
-  d.batch_size = 2048;
-  d.lr = 1e-3;
+  d.epochs = 400;
+  d.batch_size = 8192;
+  d.lr = 5e-3;
   d.loss = "bpr";
   d.losses = {"bpr", "bce"};
   d.negatives = 1;
@@ -110,7 +116,7 @@ class LightGcn final : public PairwiseRecommender {
  private:
   int64_t dim_ = 64;
   int layers_ = 3;
-  double reg_ = 1e-4, init_std_ = 0.1;
+  double reg_ = 1e-3, init_std_ = 0.1;
 
   std::shared_ptr<Net> net_;
   torch::Tensor adj_, warm_;

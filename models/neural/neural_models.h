@@ -21,5 +21,7 @@ ModelEntry Gru4RecEntry();    // sequential/sequential.cc
 ModelEntry SasRecEntry();     // sequential/sequential.cc
 ModelEntry MmFusionEntry();   // multimodal/mmfusion.cc
 ModelEntry LightGcnEntry();   // general/lightgcn.cc
+ModelEntry ItemKnnCbfEntry(); // multimodal/itemknn_cbf.cc
+ModelEntry FreedomEntry();    // multimodal/freedom.cc
 
 }  // namespace recfuse::models::neural
