@@ -23,5 +23,7 @@ ModelEntry MmFusionEntry();   // multimodal/mmfusion.cc
 ModelEntry LightGcnEntry();   // general/lightgcn.cc
 ModelEntry ItemKnnCbfEntry(); // multimodal/itemknn_cbf.cc
 ModelEntry FreedomEntry();    // multimodal/freedom.cc
+ModelEntry LatticeEntry();    // multimodal/lattice.cc
+ModelEntry Bm3Entry();        // multimodal/bm3.cc
 
 }  // namespace recfuse::models::neural
