@@ -20,7 +20,8 @@ using framework::DataError;
 namespace {
 
 constexpr char kPrefix[] = "features:";
-constexpr char kKnown[] = "features:npy:PATH, features:ducho:DIR, features:atomic:PATH[#FIELD], features:csv:PATH";
+constexpr char kKnown[] =
+    "features:npy:PATH, features:ducho:DIR, features:atomic:PATH[#FIELD], features:csv:PATH, features:h5:PATH";
 
 std::string Absolute(const std::string& p) { return datasets::internal::AbsolutePath(p); }
 
@@ -81,14 +82,14 @@ void AddCounts(ItemFeatures& f, int64_t file_rows) {
   const int64_t matched = std::count(f.present.begin(), f.present.end(), uint8_t{1});
   const int64_t absent = static_cast<int64_t>(f.present.size()) - matched;
   f.fallbacks = absent;
-  f.provenance.emplace_back("rows", std::to_string(file_rows));
+  if (file_rows >= 0) f.provenance.emplace_back("rows", std::to_string(file_rows));
   f.provenance.emplace_back("dim", std::to_string(f.values.cols()));
   f.provenance.emplace_back("items_matched", std::to_string(matched));
   f.provenance.emplace_back("items_absent", std::to_string(absent));
 }
 
 ItemFeatures FromNpy(const datasets::Dataset& data, const std::string& path) {
-  const datasets::NpyArray a = datasets::ReadNpy(path);
+  datasets::NpyArray a = datasets::ReadNpy(path);
   if (a.shape.size() != 2 || a.shape[1] < 1)
     throw DataError(path, 0,
                     "expected a 2-D array (items x dim) with dim >= 1, got " + std::to_string(a.shape.size()) +
@@ -100,7 +101,7 @@ ItemFeatures FromNpy(const datasets::Dataset& data, const std::string& path) {
   const int64_t n_rows = a.shape[0];
   Rows rows;
   rows.dim = a.shape[1];
-  rows.values = a.values;
+  rows.values = std::move(a.values);
   std::vector<std::pair<std::string, std::string>> extra;
   const std::string mapping =
       datasets::internal::FindPlainOrGz((fs::path(path).parent_path() / "i_id_mapping.csv").string());
@@ -219,7 +220,7 @@ ItemFeatures ImportFeatures(const datasets::Dataset& data, const std::string& sp
   const size_t colon = rest.find(':');
   const std::string format = rest.substr(0, colon);
   std::string arg = colon == std::string::npos ? "" : rest.substr(colon + 1);
-  if (arg.empty() || (format != "npy" && format != "ducho" && format != "atomic" && format != "csv"))
+  if (arg.empty() || (format != "npy" && format != "ducho" && format != "atomic" && format != "csv" && format != "h5"))
     throw framework::ConfigError("unknown or incomplete feature import '" + spec + "'; known: " + kKnown);
   std::string field;
   if (format == "atomic") {
@@ -247,6 +248,17 @@ ItemFeatures ImportFeatures(const datasets::Dataset& data, const std::string& sp
     ItemFeatures g;
     if (format == "npy") {
       g = FromNpy(data, path);
+    } else if (format == "h5") {
+      // recfuse's own layout (WriteFeaturesH5, `recfuse encode`): rows by item token; the
+      // file's own provenance is kept under source_* keys.
+      ItemFeatures h = ReadFeaturesH5(path, data);
+      g.values = std::move(h.values);
+      g.present = std::move(h.present);
+      g.notes = std::move(h.notes);
+      g.provenance.emplace_back("dtype", "float32");
+      if (!h.spec.empty()) g.provenance.emplace_back("source_spec", h.spec);
+      for (auto& [k, v] : h.provenance) g.provenance.emplace_back("source_" + k, v);
+      AddCounts(g, -1);  // ReadFeaturesH5 keeps only the rows naming the dataset's items
     } else {
       const std::string text = datasets::internal::ReadInputFile(path);
       const datasets::FeatureTable t = format == "csv" ? datasets::ParseFeatureCsv(text, path)

@@ -9,6 +9,8 @@
 //   features:atomic:PATH[#FIELD]   RecBole pretrained-embedding atomic file: an item_id:token
 //                          field and a float_seq field (FIELD picks one of several).
 //   features:csv:PATH      CSV or TSV `item_id, f1, ..., fd`, optional header.
+//   features:h5:PATH       recfuse's own HDF5 layout (`recfuse encode --out`, WriteFeaturesH5),
+//                          rows by item token; the file's provenance is kept as source_*.
 //
 // Any of the files may be gzipped. A relative PATH that does not exist from the working
 // directory is looked up in the dataset's folder, so `features:npy:image_feat.npy` names an

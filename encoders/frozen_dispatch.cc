@@ -48,7 +48,7 @@ ItemFeatures Run(const datasets::Dataset& data, const std::string& spec, const E
                                "'; known: image:handcrafted, image:onnx:PATH, text:tfidf-svd:DIM[:description|reviews|both], "
                                "kg:transe:DIM, kg:transr:DIM, image:mobilenet_v2[:LAYER], image:inception_v3[:LAYER], "
                                "text:glove:100[:description|reviews|both][:mean|sif], features:npy:PATH, "
-                               "features:ducho:DIR, features:atomic:PATH[#FIELD], features:csv:PATH");
+                               "features:ducho:DIR, features:atomic:PATH[#FIELD], features:csv:PATH, features:h5:PATH");
 }
 
 }  // namespace

@@ -213,6 +213,16 @@ TEST(FeatureImport, ProvenanceSurvivesTheHdf5File) {
   EXPECT_EQ(g.fallbacks, f.fallbacks);
   EXPECT_EQ(g.values, f.values);
   ASSERT_FALSE(g.provenance.empty());
+
+  // The same file as an import spec: values as written, its provenance kept as source_*.
+  const ItemFeatures h = ComputeFrozenFeatures(data, "features:h5:" + dir + "/f.h5", {});
+  EXPECT_EQ(h.values, f.values);
+  EXPECT_EQ(h.present, f.present);
+  auto p = Prov(h);
+  EXPECT_EQ(p["format"], "h5");
+  EXPECT_EQ(p["source_spec"], f.spec);
+  EXPECT_EQ(p["source_format"], "csv");
+  EXPECT_EQ(p["items_absent"], "1");
 }
 
 }  // namespace
