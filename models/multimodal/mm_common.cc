@@ -170,6 +170,26 @@ torch::Tensor RowBipartiteWithSelfLoops(const SpMat& r) {
   return graph::ToTorchSparse(graph::RowNormalize(BlockWithSelfLoops(r)));
 }
 
+EdgeList UserItemBlock(const SpMat& r) {
+  const SpMat a = graph::NormalizedBipartite(r);
+  const int64_t u = r.rows();
+  std::vector<int64_t> rows, cols;
+  std::vector<float> vals;
+  for (int64_t i = 0; i < u; ++i)
+    for (SpMat::InnerIterator it(a, i); it; ++it) {
+      rows.push_back(i);
+      cols.push_back(it.col() - u);
+      vals.push_back(it.value());
+    }
+  EdgeList g;
+  g.n = u;
+  const int64_t e = static_cast<int64_t>(rows.size());
+  g.rows = torch::from_blob(rows.data(), {e}, torch::kInt64).clone();
+  g.cols = torch::from_blob(cols.data(), {e}, torch::kInt64).clone();
+  g.vals = torch::from_blob(vals.data(), {e}, torch::kFloat).clone();
+  return g;
+}
+
 torch::Tensor LayerMean(const torch::Tensor& adj, const torch::Tensor& x0, int layers) {
   return graph::LayerMean(adj, x0, layers);
 }

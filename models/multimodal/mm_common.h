@@ -83,6 +83,9 @@ EdgeList ModalityGraph(const Modality& m, const std::vector<uint8_t>& warm, int 
 torch::Tensor SymBipartite(const SpMat& r);
 // D^-1 ([[0, R], [R^T, 0]] + I) (LATTICE's get_adj_mat: row-normalised, with self-loops).
 torch::Tensor RowBipartiteWithSelfLoops(const SpMat& r);
+// The users x items block of SymBipartite as an edge list (n = users, columns = items):
+// MGCN's R, which carries item-side modality embeddings to the users.
+EdgeList UserItemBlock(const SpMat& r);
 // mean(x, A x, ..., A^L x) (LightGCN, He et al. 2020, eq. 8): graph::LayerMean.
 torch::Tensor LayerMean(const torch::Tensor& adj, const torch::Tensor& x0, int layers);
 

@@ -25,5 +25,6 @@ ModelEntry ItemKnnCbfEntry(); // multimodal/itemknn_cbf.cc
 ModelEntry FreedomEntry();    // multimodal/freedom.cc
 ModelEntry LatticeEntry();    // multimodal/lattice.cc
 ModelEntry Bm3Entry();        // multimodal/bm3.cc
+ModelEntry MgcnEntry();       // multimodal/mgcn.cc
 
 }  // namespace recfuse::models::neural
