@@ -13,6 +13,7 @@
 #include <map>
 #include <xtensor/xarray.hpp>
 #include <xtensor/xnpy.hpp>
+#include <xtensor/xview.hpp>
 
 #include "datasets/load.h"
 #include "encoders/features.h"
@@ -253,6 +254,40 @@ TEST(FeatureProvenance, EncodersRecordItAndTheCacheKeepsIt) {
   EXPECT_EQ(q["input_size"].rfind("64x64", 0), 0u);
   EXPECT_EQ(q["hsv_bins"].rfind("8x4x4", 0), 0u);
   EXPECT_EQ(q["items_with_content"], std::to_string(std::count(img.present.begin(), img.present.end(), 1)));
+}
+
+}  // namespace
+}  // namespace recfuse::encoders
+
+namespace recfuse::encoders {
+namespace {
+
+// Real data: ml-100k's TF-IDF features written as an MMRec .npy in reversed item order with
+// an i_id_mapping.csv naming each row's movie, read back through the mapping.
+TEST(FeatureImport, Ml100kFeaturesRoundTripThroughAnMmrecMapping) {
+  const std::string path = testing::SharedData("ml-100k");
+  if (path.empty()) GTEST_SKIP() << "../shared/datasets/ml-100k is absent";
+  const auto data = datasets::LoadDataset(path);
+  const ItemFeatures f = ComputeFrozenFeatures(data, "text:tfidf-svd:16:description", {});
+  const auto n = static_cast<size_t>(data.num_items());
+  xt::xarray<float> m = xt::zeros<float>({n, size_t{16}});
+  std::string mapping = "asin\titemID\n";
+  size_t row = 0;
+  for (size_t i = n; i-- > 0;) {
+    if (!f.present[i]) continue;  // items without a plot get no row: absent after import
+    for (size_t c = 0; c < 16; ++c) m(row, c) = f.values(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(c));
+    mapping += data.items.Token(static_cast<datasets::Index>(i)) + "\t" + std::to_string(row) + "\n";
+    ++row;
+  }
+  const xt::xarray<float> written = xt::view(m, xt::range(0, row), xt::all());
+  const std::string dir = testing::TempDir("ml100k_npy");
+  xt::dump_npy(dir + "/text_feat.npy", written);
+  testing::WriteText(dir + "/i_id_mapping.csv", mapping);
+  const ItemFeatures g = ImportFeatures(data, "features:npy:" + dir + "/text_feat.npy");
+  EXPECT_EQ(g.present, f.present);
+  EXPECT_EQ(g.values, f.values);
+  EXPECT_EQ(Prov(g).at("items_absent"), std::to_string(n - row));
+  EXPECT_GT(row, 1600u);
 }
 
 }  // namespace
