@@ -9,6 +9,7 @@
 #include <limits>
 #include <memory>
 #include <regex>
+#include <type_traits>
 #include <unordered_map>
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xarray.hpp>
@@ -71,6 +72,13 @@ void CheckHeaderOutline(const std::string& header, const std::string& path) {
 template <typename T>
 void ConvertFrom(const char* data, uint64_t n, const NpyArray& a, std::vector<float>* out) {
   // Copy first: a fuzzed or hand-made header length need not leave the data aligned for T.
+  if constexpr (std::is_same_v<T, float>) {
+    if (!a.fortran_order || a.shape.size() < 2) {  // the common case: one copy, no conversion
+      out->resize(static_cast<size_t>(n));
+      if (n > 0) std::memcpy(out->data(), data, static_cast<size_t>(n) * sizeof(float));
+      return;
+    }
+  }
   std::vector<T> raw(static_cast<size_t>(n));
   if (n > 0) std::memcpy(raw.data(), data, static_cast<size_t>(n) * sizeof(T));
   out->resize(static_cast<size_t>(n));
