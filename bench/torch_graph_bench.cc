@@ -7,7 +7,7 @@
 // adjacency A and x [nodes, 64]:
 //   csr    graph_torch's CSR kernel in a torch::autograd::Function (what the models use)
 //   coo    torch::mm on a coalesced COO tensor (torch's own sparse path)
-// BM_Epoch/<model>/<data>: one epoch of Fit (defaults, dim 64), without validation; the
+// BM_Epoch/<model>/<data>/<threads>: one epoch of Fit (defaults, dim 64), without validation; the
 // time is the epoch's (EpochRecord::seconds), building the graphs and features excluded.
 // Counters: peak_rss_mb (process peak during the fit; watermark reset before it).
 //
@@ -117,7 +117,7 @@ void BM_Spmm(benchmark::State& state, const std::string& layout, const std::stri
   state.counters["nnz"] = static_cast<double>(a.nonZeros());
 }
 
-void BM_Epoch(benchmark::State& state, const std::string& name, const std::string& data) {
+void BM_Epoch(benchmark::State& state, const std::string& name, const std::string& data, int threads) {
   const World& w = GetWorld(data);
   if (!w.ok) {
     state.SkipWithError(("skipped: " + w.why).c_str());
@@ -136,7 +136,7 @@ void BM_Epoch(benchmark::State& state, const std::string& name, const std::strin
   for (auto _ : state) {
     auto model = models::CreateModel(name, config);
     models::FitContext ctx;
-    ctx.threads = 2;
+    ctx.threads = threads;
     ctx.seed = 0;
     ctx.cache_dir = (w.dir.empty() ? std::string("/tmp/recfuse_graph_bench_cache") : w.dir + "/cache");
     double epoch_seconds = 0;
@@ -162,7 +162,9 @@ int main(int argc, char** argv) {
             ->Unit(benchmark::kMillisecond)
             ->MinTime(0.5);
     for (const std::string model : {"lightgcn", "freedom"})
-      benchmark::RegisterBenchmark(("BM_Epoch/" + model + "/" + data).c_str(), BM_Epoch, model, data)
+      for (int threads : {1, 2})
+      benchmark::RegisterBenchmark(("BM_Epoch/" + model + "/" + data + "/" + std::to_string(threads)).c_str(), BM_Epoch,
+                                   model, data, threads)
           ->Iterations(1)
           ->Repetitions(1)
           ->UseManualTime()
