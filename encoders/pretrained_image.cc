@@ -127,7 +127,8 @@ std::string DefaultPretrainedLayer(const std::string& model) {
   // ImageNet weights: the best kNN genre overlap on the ml-100k posters of the 10 layers
   // probed (0.231; block_10_project_BN 0.229, out_relu 0.200, random pairs 0.167), a choice on
   // side information, not on recommendation metrics (docs/features.md).
-  // InceptionV3: mixed5, its last block output at ImageNet weights (probe in docs/features.md).
+  // InceptionV3: mixed5, its last block output at ImageNet weights, also the best of the 4
+  // layers probed (0.228; mixed7 0.226, the 2048-d pool 0.191).
   if (model == "mobilenet_v2") return "block_10_depthwise_relu";
   if (model == "inception_v3") return "mixed5";
   throw framework::ConfigError("unknown pretrained image model '" + model + "' (known: mobilenet_v2, inception_v3)");
