@@ -36,7 +36,8 @@ const std::vector<ModelEntry>& ModelRegistry() {
     v.push_back(neural::LightGcnEntry());  // the ID graph baseline (general/)
     v.push_back(neural::ItemKnnCbfEntry());  // the content-only cold-start baseline (multimodal/)
     v.push_back(neural::FreedomEntry());     // Zhou & Shen, MM 2023 (multimodal/)
-    for (auto entry : {neural::LatticeEntry, neural::Bm3Entry, neural::MgcnEntry}) v.push_back(entry());  // the MMRec family (multimodal/)
+    for (auto entry : {neural::LatticeEntry, neural::Bm3Entry, neural::MgcnEntry,
+                        neural::LgmRecEntry}) v.push_back(entry());  // the MMRec family (multimodal/)
 #endif
     return v;
   }();

@@ -26,5 +26,6 @@ ModelEntry FreedomEntry();    // multimodal/freedom.cc
 ModelEntry LatticeEntry();    // multimodal/lattice.cc
 ModelEntry Bm3Entry();        // multimodal/bm3.cc
 ModelEntry MgcnEntry();       // multimodal/mgcn.cc
+ModelEntry LgmRecEntry();     // multimodal/lgmrec.cc
 
 }  // namespace recfuse::models::neural
