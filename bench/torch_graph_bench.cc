@@ -11,8 +11,18 @@
 // time is the epoch's (EpochRecord::seconds), building the graphs and features excluded.
 // Counters: peak_rss_mb (process peak during the fit; watermark reset before it).
 //
-// Measured 2026-12-02 on the shared 2-core machine (other jobs running, so upper bounds):
-// see the report of the graph developer (numbers copied here once measured).
+// Measured 2026-12-02 on the shared 2-core machine with four other developers' jobs running
+// (load average 4-5), so upper bounds; wall time (CPU time):
+//   BM_Spmm csr ml100k 1 thr 8.2 ms (3.6)   coo 17.1 ms (6.9)   [161,616 nnz]
+//           csr synth20k 1 thr 62 ms (40)   coo 101 ms (67)     [800k nnz]
+//           2 threads were slower for both layouts on the loaded machine (csr 121 ms, coo 184 ms)
+//   BM_Epoch lightgcn ml100k   1 thr 0.46 s (0.32), 2 thr 5.4 s (1.4)   peak RSS 228-232 MB
+//            freedom  ml100k   1 thr 0.85 s,        2 thr 24.9 s        peak RSS 223-261 MB
+//            lightgcn synth20k 1 thr 11.4 s (7.6),  2 thr 28.5 s        peak RSS 582 MB
+//            freedom  synth20k 1 thr 26.1 s,        2 thr 111 s         peak RSS 645-697 MB
+// (RecBole's LightGCN: 0.73 s per ml-100k epoch on 2 threads.) Two threads lose on a machine
+// whose cores are already busy: torch's intra-op pool waits for a descheduled worker in every
+// parallel region; rerun on an idle machine before quoting the 2-thread figures.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
