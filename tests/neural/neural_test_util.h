@@ -62,6 +62,20 @@ inline std::unique_ptr<World> MakeWorld(const datasets::SyntheticOptions& option
   return w;
 }
 
+// The default synthetic world, exactly as `recfuse data generate --seed 7` makes it
+// (datasets::SyntheticOptions{} defaults: 2,000 users, 1,500 items, 100k interactions,
+// 64x64 images, image signal 0.9, text 0.6, KG 0.3); threads never change the output.
+inline datasets::SyntheticOptions DefaultWorldOptions() {
+  datasets::SyntheticOptions o;
+  o.seed = 7;
+  return o;
+}
+
+inline const World& DefaultWorld() {
+  static std::unique_ptr<World> world = MakeWorld(DefaultWorldOptions());
+  return *world;
+}
+
 // Generated once per process (and per options seed), removed at exit.
 inline const World& TinyWorld() {
   static std::unique_ptr<World> world = MakeWorld(TinyWorldOptions());
@@ -233,23 +247,28 @@ inline double ExpectLearnsOnLearningWorld(const Fitted& f, const std::string& la
   return m;
 }
 
-// Expected Recall@k of a uniformly random ranking for f's test users (candidates: all items
-// but the user's training and validation ones). The floor of a cold-item test: pop and ID
-// models score every cold item alike (0), so "beats pop" says nothing there.
+// Expected Recall@k of a uniformly random ranking of each test user's candidates (every item
+// but the user's training and validation ones, as the evaluator masks them), exactly: with
+// C_u the candidates and T_u the distinct test items, a random top-k holds each candidate
+// with probability min(k, |C_u|) / |C_u|, so E[recall_u] = |T_u ∩ C_u| / |T_u| * that. The
+// floor of a cold-item test: pop and ID models score every cold item alike (0), so "beats
+// pop" says nothing there.
 inline double ChanceRecall(const Fitted& f, int k) {
   const datasets::Interactions& in = f.world->data.interactions;
   const auto ni = f.world->data.num_items();
-  std::map<datasets::Index, std::set<datasets::Index>> seen;
+  std::map<datasets::Index, std::set<datasets::Index>> seen, test;
   for (const auto* rows : {&f.split.train, &f.split.valid})
     for (int64_t r : *rows) seen[in.user[static_cast<size_t>(r)]].insert(in.item[static_cast<size_t>(r)]);
-  std::set<datasets::Index> tested;
-  for (int64_t r : f.split.test) tested.insert(in.user[static_cast<size_t>(r)]);
+  for (int64_t r : f.split.test) test[in.user[static_cast<size_t>(r)]].insert(in.item[static_cast<size_t>(r)]);
   double sum = 0;
-  for (datasets::Index u : tested) {
-    const double cand = static_cast<double>(ni - static_cast<datasets::Index>(seen[u].size()));
-    sum += std::min<double>(k, cand) / cand;
+  for (const auto& [u, items] : test) {
+    const std::set<datasets::Index>& s = seen[u];
+    const double cand = static_cast<double>(ni - static_cast<datasets::Index>(s.size()));
+    double reachable = 0;
+    for (datasets::Index i : items) reachable += s.count(i) ? 0.0 : 1.0;
+    if (cand > 0) sum += reachable / static_cast<double>(items.size()) * std::min<double>(k, cand) / cand;
   }
-  return tested.empty() ? 0.0 : sum / static_cast<double>(tested.size());
+  return test.empty() ? 0.0 : sum / static_cast<double>(test.size());
 }
 
 inline framework::Config Params(const std::map<std::string, std::string>& kv) {
