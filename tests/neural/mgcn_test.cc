@@ -20,6 +20,8 @@ TEST(Mgcn, KeepsTheModelContract) { ExpectModelContract("mgcn", Small()); }
 
 TEST(Mgcn, SwitchesAndBadConfigs) {
   ExpectModelContract("mgcn", Small({{"use_image", "false"}, {"epochs", "2"}}));
+  // The contrastive term (off by default, see mgcn.cc) keeps the contract too.
+  ExpectModelContract("mgcn", Small({{"cl_weight", "0.01"}, {"epochs", "1"}}));
   ExpectModelContract("mgcn", Small({{"use_text", "false"}, {"item_layers", "2"}, {"epochs", "2"}}));
   EXPECT_THROW(models::CreateModel("mgcn", Params({{"use_image", "false"}, {"use_text", "false"}})),
                framework::ConfigError);
