@@ -57,10 +57,12 @@ const Cold& ColdRecall(const std::string& name, const std::map<std::string, std:
 }
 
 // DISABLED, because the shipped defaults fail these answers (and the run is far too long for
-// CI). Measured 2026-12-02 with the CLI, default world, cold-item:0.2, seed 1, test recall@20
-// (random 0.014, so the bar is 0.042): mmfusion 0.037, itemknn-cbf 0.037 (image only 0.034,
-// text only 0.033, KG only 0.022), vbpr 0.014, cke 0.011, pop 0. VBPR and CKE stop at epoch 1:
-// their cold validation never improves. Why (mmfusion, measured with a diagnostic build):
+// CI). Measured 2026-12-02 with the CLI, default world, cold-item:0.2, test recall@20 seed 1 /
+// seed 2 (random ~0.014, so the bar is ~0.042 on the mean): mmfusion 0.037 / 0.054 (mean 0.046,
+// just over 3x; best epoch 2 both times, i.e. nearly untrained), itemknn-cbf 0.037 / 0.058
+// (seed 1: image only 0.034, text only 0.033, KG only 0.022), vbpr 0.014 / 0.045 (0.029), cke
+// 0.011 / 0.009, pop and bpr 0. VBPR and CKE stop at epoch 1: their cold validation never
+// improves. Why (mmfusion, measured with a diagnostic build):
 // warm items' scores are ID-led and sharp (sd 0.56) while cold items' content-only scores are
 // flat (sd 0.22), so no cold item reaches a top 20; putting them on the warm scale (mmfusion's
 // cold_calibration) fills a quarter of the top 20 with cold items but the wrong ones (recall
