@@ -11,6 +11,14 @@
 namespace recfuse::eval {
 
 const std::vector<MetricDef>& MetricRegistry() {
+  // The direction (second field) is the one place the report and the LaTeX table learn
+  // which value is "best"; each is checked against the formula below it in this file:
+  //   accuracy metrics (recall .. auc): more hits / better ordering -> higher is better;
+  //   itemcoverage: share of the catalogue recommended to someone -> higher is better;
+  //   gini: 0 = every item recommended equally often, -> 1 = all on one item (GiniAt), so a
+  //     higher value is LESS diverse -> lower is better;
+  //   tailpercentage, novelty: more long-tail / less popular items -> higher is better;
+  //   rmse, mae: rating errors -> lower is better.
   static const std::vector<MetricDef> kMetrics = {
       {"recall", true, MetricScope::kUserAtK, "|L@K ∩ T| / |T|"},
       {"precision", true, MetricScope::kUserAtK, "|L@K ∩ T| / K"},
@@ -22,7 +30,7 @@ const std::vector<MetricDef>& MetricRegistry() {
        "per-user fraction of (test, unmasked non-test) pairs ordered correctly, ties 1/2"},
       {"itemcoverage", true, MetricScope::kGlobalAtK, "|∪ L_u@K| / |items|"},
       {"gini", false, MetricScope::kGlobalAtK,
-       "Gini index of item recommendation counts over all items"},
+       "Gini index of item recommendation counts over all items (0 = equal, lower = more diverse)"},
       {"tailpercentage", true, MetricScope::kUserListAtK,
        "share of L@K in the long tail (bottom 20% of train interactions)"},
       {"novelty", true, MetricScope::kUserListAtK, "mean of -log2(train pop / #users) over L@K"},

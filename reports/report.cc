@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -13,6 +14,7 @@
 #include "framework/config.h"
 #include "framework/error.h"
 #include "framework/io.h"
+#include "eval/metrics.h"
 #include "eval/significance.h"
 #include "reports/assets.h"
 
@@ -52,7 +54,15 @@ std::vector<std::string> ParseCsvLine(std::string_view line) {
   return out;
 }
 
-bool LowerIsBetter(const std::string& metric) { return metric == "rmse" || metric == "mae"; }
+// A metric's direction comes from its definition (eval::MetricRegistry), never from a list
+// here: gini, rmse and mae are lower-is-better. A name the registry does not know (e.g. a
+// results.csv from a newer build) has no known direction: nullopt, and no "best" is marked
+// rather than guessing one.
+std::optional<bool> HigherIsBetter(const std::string& metric) {
+  for (const auto& def : eval::MetricRegistry())
+    if (def.name == metric) return def.higher_is_better;
+  return std::nullopt;
+}
 
 std::string Html(std::string_view s) {
   std::string o;
@@ -323,13 +333,15 @@ void BuildReport(const std::string& results_dir) {
     tables << "</tr>\n";
     std::map<std::pair<std::string, int>, double> best;
     for (const auto& col : columns) {
+      const std::optional<bool> higher = HigherIsBetter(col.first);
+      if (!higher) continue;
       bool any = false;
       double bv = 0;
       for (const auto& model : models) {
         auto it = cell.find({b, model, col.first, col.second});
         if (it == cell.end()) continue;
         const double v = it->second->mean;
-        if (!any || (LowerIsBetter(col.first) ? v < bv : v > bv)) bv = v;
+        if (!any || (*higher ? v > bv : v < bv)) bv = v;
         any = true;
       }
       if (any) best[col] = bv;
@@ -556,7 +568,8 @@ void BuildReport(const std::string& results_dir) {
   html << "<p><small>git commit <code>" << Html(experiment.value("git_commit", "unknown")) << "</code> &middot; "
        << runs.size() << " runs &middot; " << rows.size() << " metric values &middot; source <code>"
        << Html(experiment.value("file", "")) << "</code></small></p>\n";
-  html << "<h2>Summary</h2>\n<p>Mean &plusmn; sample standard deviation over seeds; best per column in bold."
+  html << "<h2>Summary</h2>\n<p>Mean &plusmn; sample standard deviation over seeds; best per column in bold (lowest for "
+          "gini, rmse and mae, where lower is better; highest otherwise)."
        << (baseline.empty() ? std::string()
                             : " &dagger;: differs from the baseline <b>" + Html(baseline) +
                                   "</b> (paired t-test over users' seed-averaged values, Holm-corrected "

@@ -69,6 +69,25 @@ TEST(Report, BuildsSelfContainedHtmlLatexAndWideCsv) {
   EXPECT_NE(wide.find("ndcg@10_mean,ndcg@10_std"), std::string::npos);
 }
 
+// Gini: 0 = every item recommended equally often, so the LOWEST gini is the best one; ndcg
+// keeps highest-is-best in the same table (both directions read from eval::MetricRegistry).
+TEST(Report, BestInBoldFollowsEachMetricsDirection) {
+  const std::string dir = testing::TempDir("report_direction");
+  testing::WriteText(dir + "/results.csv",
+                     "experiment,dataset,split,train_fraction,seed,model,metric,k,value\n"
+                     "e,syn,loo,1,0,pop,ndcg,10,0.10\ne,syn,loo,1,0,pop,gini,10,0.95\n"
+                     "e,syn,loo,1,0,bpr,ndcg,10,0.30\ne,syn,loo,1,0,bpr,gini,10,0.40\n"
+                     "e,syn,loo,1,0,ease,ndcg,10,0.20\ne,syn,loo,1,0,ease,gini,10,0.60\n");
+  BuildReport(dir);
+  const std::string html = framework::ReadFile(dir + "/report/index.html");
+  EXPECT_NE(html.find("<td class=best>0.4000</td>"), std::string::npos);  // bpr's gini
+  EXPECT_EQ(html.find("<td class=best>0.9500</td>"), std::string::npos);  // pop's, the least diverse
+  EXPECT_NE(html.find("<td class=best>0.3000</td>"), std::string::npos);  // bpr's ndcg
+  const std::string tex = framework::ReadFile(dir + "/report/summary.tex");
+  EXPECT_NE(tex.find("\\textbf{0.4000}"), std::string::npos);
+  EXPECT_EQ(tex.find("\\textbf{0.9500}"), std::string::npos);
+}
+
 TEST(Report, MissingResultsIsAClearError) {
   EXPECT_THROW(BuildReport(testing::TempDir("report_empty")), framework::IoError);
 }
