@@ -640,6 +640,9 @@ void BuildReport(const std::string& results_dir) {
   html << "<h2>Configuration</h2>\n<pre>" << Html(experiment.contains("config") ? experiment["config"].dump(2) : "{}")
        << "</pre>\n";
 
+  // Both layers share the x axis: an untitled errorbar layer would make Vega-Lite join the
+  // field names into "ndcg@10, lo". The bars are means, the whiskers one sample std over seeds.
+  const std::string summary_axis = headline_metric + " (mean \u00b1 std over seeds)";
   json summary_spec = {
       {"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},
       {"data", {{"values", agg_data}}},
@@ -652,12 +655,12 @@ void BuildReport(const std::string& results_dir) {
          json::array({{{"mark", "bar"},
                        {"encoding",
                         {{"y", {{"field", "model"}, {"type", "nominal"}, {"sort", "-x"}}},
-                         {"x", {{"field", "mean"}, {"type", "quantitative"}, {"title", headline_metric}}},
+                         {"x", {{"field", "mean"}, {"type", "quantitative"}, {"title", summary_axis}}},
                          {"color", {{"field", "model"}, {"legend", nullptr}}}}}},
                       {{"mark", "errorbar"},
                        {"encoding",
                         {{"y", {{"field", "model"}, {"type", "nominal"}, {"sort", "-x"}}},
-                         {"x", {{"field", "lo"}, {"type", "quantitative"}}},
+                         {"x", {{"field", "lo"}, {"type", "quantitative"}, {"title", summary_axis}}},
                          {"x2", {{"field", "hi"}}}}}}})}}}};
   json sparsity_spec = {
       {"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},

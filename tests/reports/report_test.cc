@@ -63,6 +63,10 @@ TEST(Report, BuildsSelfContainedHtmlLatexAndWideCsv) {
   // Best mean in bold: bpr 0.3200 beats pop 0.1100.
   EXPECT_NE(html.find("<td class=best>0.3200 &plusmn; 0.0283</td>"), std::string::npos);
   EXPECT_NE(html.find("chart-sparsity"), std::string::npos);  // two fractions -> sparsity chart
+  // Both summary layers carry the axis title, so Vega-Lite does not merge the field names
+  // into "ndcg@10, lo".
+  EXPECT_NE(html.find("{\"field\":\"lo\",\"title\":\"ndcg@10 (mean \u00b1 std over seeds)\""), std::string::npos);
+  EXPECT_NE(html.find("{\"field\":\"mean\",\"title\":\"ndcg@10 (mean \u00b1 std over seeds)\""), std::string::npos);
   const std::string tex = framework::ReadFile(dir + "/report/summary.tex");
   EXPECT_NE(tex.find("\\textbf{0.3200 $\\pm$ 0.0283}"), std::string::npos);
   const std::string wide = framework::ReadFile(dir + "/results_wide.csv");
