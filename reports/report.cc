@@ -395,9 +395,13 @@ void BuildReport(const std::string& results_dir) {
   for (const auto& r : runs) {
     const auto& cfg = r["config"];
     const std::string label = r.value("label", cfg.value("model", ""));
-    if (r.contains("curve") && r.value("ablation", std::string("none")) == "none")
+    // An ablated variant shares the model's label; its own series name ("mm -image") gives
+    // it its own colour instead of drawing it in the full model's.
+    const std::string ablation = r.value("ablation", std::string("none"));
+    const std::string series = ablation == "none" ? label : label + " " + ablation;
+    if (r.contains("curve"))
       for (const auto& p : r["curve"])
-        curve_data.push_back({{"model", label}, {"seed", cfg.value("seed", 0)}, {"dataset", cfg.value("dataset", "")},
+        curve_data.push_back({{"model", series}, {"seed", cfg.value("seed", 0)}, {"dataset", cfg.value("dataset", "")},
                               {"epoch", p.value("epoch", 0)}, {"loss", p.value("loss", 0.0)}});
     run_rows.push_back(r);
   }

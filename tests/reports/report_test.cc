@@ -195,6 +195,23 @@ TEST(Report, AblationTableShowsDeltasAndSummaryKeepsFullModels) {
   EXPECT_EQ(framework::ReadFile(plain + "/report/index.html").find("<h2>Ablations</h2>"), std::string::npos);
 }
 
+// Each ablated variant's training curve is its own series (own colour), not the full model's.
+TEST(Report, AblatedVariantsTrainingCurvesAreSeparateSeries) {
+  const std::string dir = AblationResults();
+  for (const std::string ablation : {"none", "-image"}) {
+    nlohmann::json run = {{"label", "mm"},
+                          {"ablation", ablation},
+                          {"config", {{"dataset", "syn"}, {"split", "loo"}, {"train_fraction", 1.0}, {"seed", 0}}},
+                          {"curve", {{{"epoch", 1}, {"loss", 0.9}}, {{"epoch", 2}, {"loss", 0.5}}}}};
+    testing::WriteText(dir + "/cells/" + (ablation == "none" ? "full" : "noimage") + "/run.json", run.dump());
+  }
+  BuildReport(dir);
+  const std::string html = framework::ReadFile(dir + "/report/index.html");
+  ASSERT_NE(html.find("chart-curves"), std::string::npos);
+  EXPECT_NE(html.find("\"model\":\"mm -image\""), std::string::npos);
+  EXPECT_NE(html.find("\"model\":\"mm\""), std::string::npos);
+}
+
 // Cells with groups.csv and (optionally) modality weights.
 void WriteGroupCell(const std::string& dir, const std::string& label, uint64_t seed, double head, double cold,
                     const nlohmann::json& weights) {
