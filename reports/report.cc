@@ -322,9 +322,11 @@ void BuildReport(const std::string& results_dir) {
   for (const auto& a : aggs) cell[{Block{a.dataset, a.split, a.train_fraction}, a.model, a.metric, a.k}] = &a;
 
   std::ostringstream tables, tex, wide;
+  // The ablation column is appended last so the earlier columns keep their positions; full
+  // models read "none", ablated variants "-X" (rows after the full models).
   wide << "dataset,split,train_fraction,model";
   for (const auto& [m, k] : columns) wide << "," << MetricLabel(m, k) << "_mean," << MetricLabel(m, k) << "_std";
-  wide << "\n";
+  wide << ",ablation\n";
   for (const auto& b : blocks) {
     const auto& [ds, split, frac] = b;
     tables << "<h3>" << Html(ds) << " &middot; " << Html(split) << " &middot; train fraction " << frac << "</h3>\n";
@@ -378,10 +380,37 @@ void BuildReport(const std::string& results_dir) {
       }
       tables << "</tr>\n";
       tex << " \\\\\n";
-      wide << "\n";
+      wide << ",none\n";
     }
     tables << "</table></div>\n";
     tex << "\\bottomrule\n\\end{tabular}\n\n";
+  }
+  {
+    // Ablated variants in the same columns, one row per (block, model, ablation).
+    using VariantKey = std::tuple<Block, std::string, std::string>;
+    std::vector<VariantKey> variants;
+    std::map<std::tuple<VariantKey, std::string, int>, const Aggregate*> vcell;
+    for (const auto& a : ablated) {
+      const VariantKey v{Block{a.dataset, a.split, a.train_fraction}, a.model, a.ablation};
+      if (std::find(variants.begin(), variants.end(), v) == variants.end()) variants.push_back(v);
+      vcell[{v, a.metric, a.k}] = &a;
+    }
+    for (const auto& v : variants) {
+      const auto& [b, model, ablation] = v;
+      const auto& [ds, split, frac] = b;
+      wide << ds << ",\"" << split << "\"," << frac << "," << model;
+      for (const auto& col : columns) {
+        auto it = vcell.find({v, col.first, col.second});
+        if (it == vcell.end()) {
+          wide << ",,";
+          continue;
+        }
+        char buf[96];
+        std::snprintf(buf, sizeof buf, ",%.17g,%.17g", it->second->mean, it->second->std);
+        wide << buf;
+      }
+      wide << "," << ablation << "\n";
+    }
   }
 
   // Chart data, tidy: one record per aggregate, and one per curve point.

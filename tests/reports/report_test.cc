@@ -186,8 +186,14 @@ TEST(Report, AblationTableShowsDeltasAndSummaryKeepsFullModels) {
   EXPECT_EQ(table.find("<td>pop</td>"), std::string::npos);
   // The summary's best cell is the full mm (0.35 beats pop 0.10), not an ablated variant.
   EXPECT_NE(html.find("<td class=best>0.3500 &plusmn; 0.0707</td>"), std::string::npos);
+  // results_wide.csv: full models say "none" in the last (ablation) column, and each ablated
+  // variant has its own row with its own means (mm -image = 0.25 over seeds).
   const std::string wide = framework::ReadFile(dir + "/results_wide.csv");
-  EXPECT_EQ(wide.find("-image"), std::string::npos);
+  EXPECT_EQ(wide.substr(0, wide.find('\n')), "dataset,split,train_fraction,model,ndcg@10_mean,ndcg@10_std,ablation");
+  EXPECT_NE(wide.find("syn,\"loo\",1,mm,0.34999999999999998,0.070710678118654766,none\n"), std::string::npos) << wide;
+  EXPECT_NE(wide.find("syn,\"loo\",1,mm,0.25,"), std::string::npos) << wide;
+  EXPECT_NE(wide.find(",-image\n"), std::string::npos) << wide;
+  EXPECT_NE(wide.find(",-text\n"), std::string::npos) << wide;
   // No ablation rows -> no ablation section.
   const std::string plain = testing::TempDir("report_noablation");
   testing::WriteText(plain + "/results.csv", kCsv);
