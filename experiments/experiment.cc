@@ -436,7 +436,7 @@ int RunExperiment(const Experiment& exp, const RunOptions& options, RunStats* st
       }
     RF_LOG(Info) << "[" << (n + 1) << "/" << mine.size() << "] " << spec.dataset_name << " " << spec.split
                  << " frac=" << spec.train_fraction << " seed=" << spec.seed << " " << cell.model_label
-                 << (cell.ablation == "none" ? "" : " " + cell.ablation) << ":" << headline << " (" << sw.Seconds() << "s, ETA " << static_cast<int>(eta) << "s)";
+                 << (cell.ablation == "none" ? "" : " " + cell.ablation) << ":" << headline << " (" << framework::FormatDuration(sw.Seconds()) << ", ETA " << framework::FormatDuration(eta) << ")";
   }
   if (skipped > 0) RF_LOG(Info) << "resumed: skipped " << skipped << " finished cell(s)";
   sweep_peak = std::max(sweep_peak, framework::PeakRssBytes());

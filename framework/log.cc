@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <mutex>
 
@@ -22,6 +23,21 @@ void LogLine(LogLevel level, const std::string& message) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count();
   std::lock_guard<std::mutex> lock(g_mutex);
   std::fprintf(stderr, "[%8.2fs %s] %s\n", t, kNames[static_cast<int>(level)], message.c_str());
+}
+
+std::string FormatDuration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  char buf[48];
+  const long long s = std::llround(seconds);
+  if (s < 120) {
+    std::snprintf(buf, sizeof buf, "%llds", s);
+  } else if (s < 7200) {
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", s / 60, s % 60);
+  } else {
+    const long long m = std::llround(seconds / 60);
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", m / 60, m % 60);
+  }
+  return buf;
 }
 
 }  // namespace recfuse::framework

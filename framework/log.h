@@ -13,6 +13,11 @@ void SetLogLevel(LogLevel level);
 LogLevel GetLogLevel();
 void LogLine(LogLevel level, const std::string& message);
 
+// A duration for progress lines (ETA, epoch time): "45s" below 2 minutes, "108m05s" below
+// 2 hours, "3h07m" above. Rounded to whole seconds (minutes for hours) BEFORE splitting into
+// units, so 6539.6 s reads "109m00s", never "108m60s". Negative or non-finite -> "?".
+std::string FormatDuration(double seconds);
+
 class LogMessage {
  public:
   explicit LogMessage(LogLevel level) : level_(level) {}

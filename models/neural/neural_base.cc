@@ -319,13 +319,8 @@ double EpochLr(const TrainOptions& o, int epoch) {  // epoch is 1-based
   return lr;
 }
 
-std::string Duration(double s) {
-  char buf[32];
-  if (s < 120) std::snprintf(buf, sizeof buf, "%.0fs", s);
-  else if (s < 7200) std::snprintf(buf, sizeof buf, "%.0fm%02.0fs", std::floor(s / 60), std::fmod(s, 60));
-  else std::snprintf(buf, sizeof buf, "%.1fh", s / 3600);
-  return buf;
-}
+// Rounds before splitting into units (the old code printed "108m60s"); tested in framework.
+std::string Duration(double s) { return framework::FormatDuration(s); }
 
 }  // namespace
 
