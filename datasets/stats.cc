@@ -197,6 +197,17 @@ DatasetStats ComputeStats(const Dataset& data) {
   s.coverage = {Coverage("text", has_text, item_degree, s.interactions),
                 Coverage("image", has_image, item_degree, s.interactions),
                 Coverage("kg", has_kg, item_degree, s.interactions)};
+  for (const auto& f : data.item_text) {
+    std::vector<uint8_t> has(ni, 0);
+    for (size_t i = 0; i < ni && i < f.values.size(); ++i) has[i] = !f.values[i].empty();
+    s.text_sources.push_back(Coverage(f.name, has, item_degree, s.interactions));
+  }
+  if (!data.reviews.empty()) {
+    std::vector<uint8_t> has(ni, 0);
+    for (const auto& r : data.reviews)
+      if (r.item >= 0 && static_cast<size_t>(r.item) < ni && !r.text.empty()) has[r.item] = 1;
+    s.text_sources.push_back(Coverage("reviews", has, item_degree, s.interactions));
+  }
   s.items_with_text = s.coverage[0].items;
   s.items_with_image = s.coverage[1].items;
   s.items_with_kg = s.coverage[2].items;
@@ -269,6 +280,10 @@ nlohmann::json StatsToJson(const DatasetStats& s) {
   j["kg_relations"] = s.kg_relations;
   j["reviews"] = s.reviews;
   j["missing_images"] = s.missing_images;
+  j["text_sources"] = nlohmann::json::array();
+  for (const auto& c : s.text_sources)
+    j["text_sources"].push_back({{"name", c.name}, {"items", c.items}, {"item_fraction", c.item_fraction},
+                                 {"interaction_fraction", c.interaction_fraction}});
   nlohmann::json cov = nlohmann::json::object();
   for (const auto& c : s.coverage)
     cov[c.name] = {{"items", c.items},
@@ -346,10 +361,23 @@ std::string StatsToText(const DatasetStats& s) {
     os << c.name << ": " << c.items << " of " << s.items << " items (" << Percent(c.item_fraction)
        << "), " << Percent(c.interaction_fraction) << " of interactions\n";
   }
+  // Which text fields make up the text modality (reviews alone are not item descriptions).
+  first = true;
+  for (const auto& c : s.text_sources) {
+    line(first ? "text from" : "");
+    first = false;
+    os << c.name << ": " << c.items << " of " << s.items << " items (" << Percent(c.item_fraction)
+       << ")\n";
+  }
   line("kg") << s.kg_triples << " triples, " << s.kg_entities << " entities, " << s.kg_relations
              << " relations\n";
   line("reviews") << s.reviews << "\n";
-  line("missing images") << s.missing_images << "\n";
+  // "missing images 0" would suggest every image was found; with no image paths at all there
+  // is nothing to be missing.
+  if (s.items_with_image == 0 && s.missing_images == 0)
+    line("images") << "none (no item has an image)\n";
+  else
+    line("missing images") << s.missing_images << "\n";
   first = true;
   for (const auto& f : s.fields) {
     line(first ? "fields" : "");

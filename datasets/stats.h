@@ -75,6 +75,10 @@ struct DatasetStats {
   int64_t reviews = 0;
   int64_t missing_images = 0;              // from the load report
   std::vector<ModalityCoverage> coverage;  // text, image, kg (in that order)
+  // Where the "text" coverage comes from: one entry per item text field (by its name, e.g.
+  // description, plot) and "reviews" last when there are reviews, so a text modality made
+  // of review text only is visible as such.
+  std::vector<ModalityCoverage> text_sources;
   std::vector<FieldStats> fields;
 
   bool has_fixed_split = false;
@@ -94,7 +98,8 @@ DegreeStats ComputeDegreeStats(std::vector<int64_t> degrees);
 // p90, gini}, nonfinite_ratings, users_without_interactions, cold_items, duplicate_pairs,
 // duplicate_rows, items_with_text, items_with_image, items_with_kg, kg_triples, kg_entities,
 // kg_relations, reviews, missing_images, coverage {text|image|kg: {items, item_fraction,
-// interaction_fraction}}, fields [...], fixed_split {train, valid, test} (null if none), notes.
+// interaction_fraction}}, text_sources [{name, items, item_fraction, interaction_fraction}],
+// fields [...], fixed_split {train, valid, test} (null if none), notes.
 nlohmann::json StatsToJson(const DatasetStats& stats);
 // Human-readable summary, one fact per line.
 std::string StatsToText(const DatasetStats& stats);

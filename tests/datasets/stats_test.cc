@@ -156,6 +156,32 @@ TEST(ComputeStats, TextNamesTheKeyFacts) {
     EXPECT_NE(text.find(part), std::string::npos) << part << "\n" << text;
 }
 
+// The text modality says which fields it comes from: plot covers i0 and i2, the one review
+// covers i3; a dataset without images says so instead of "missing images 0".
+TEST(ComputeStats, TextSourcesAndNoImages) {
+  const DatasetStats s = ComputeStats(HandMade());
+  ASSERT_EQ(s.text_sources.size(), 2u);
+  EXPECT_EQ(s.text_sources[0].name, "plot");
+  EXPECT_EQ(s.text_sources[0].items, 2);
+  EXPECT_EQ(s.text_sources[1].name, "reviews");
+  EXPECT_EQ(s.text_sources[1].items, 1);
+  const std::string text = StatsToText(s);
+  for (const char* part : {"text from       plot: 2 of 4 items (50.0%)", "reviews: 1 of 4 items (25.0%)",
+                           "missing images  1"})
+    EXPECT_NE(text.find(part), std::string::npos) << part << "\n" << text;
+  EXPECT_EQ(StatsToJson(s)["text_sources"][1]["items"], 1);
+
+  Dataset reviews_only = HandMade();
+  reviews_only.item_text.clear();
+  reviews_only.item_image.clear();
+  reviews_only.report.missing_images = 0;
+  const std::string t2 = StatsToText(ComputeStats(reviews_only));
+  EXPECT_NE(t2.find("images          none (no item has an image)"), std::string::npos) << t2;
+  EXPECT_EQ(t2.find("missing images"), std::string::npos) << t2;
+  EXPECT_NE(t2.find("text from       reviews: 1 of 4 items"), std::string::npos) << t2;
+  EXPECT_EQ(t2.find("plot:"), std::string::npos) << t2;
+}
+
 TEST(ComputeStats, ImplicitDataWithoutTimestamps) {
   Dataset d;
   d.users.GetOrAdd("u");
