@@ -104,6 +104,10 @@ int CmdEvaluate(const std::vector<std::string>& args) {
               spec.model.c_str(), data.name.c_str(), spec.split.c_str(),
               static_cast<unsigned long long>(spec.seed), result.fit_seconds, result.eval_seconds,
               result.eval.users.size(), static_cast<long long>(result.eval.users_without_test));
+  std::printf("split %s\n", framework::FormatSplitSizes(result.meta.value("train_interactions", int64_t{0}),
+                                                       result.meta.value("valid_interactions", int64_t{0}),
+                                                       result.meta.value("test_interactions", int64_t{0}))
+                               .c_str());
   for (const auto& m : result.eval.metrics) {
     if (m.k > 0) std::printf("  %-16s@%-4d %.6f\n", m.metric.c_str(), m.k, m.value);
     else std::printf("  %-21s %.6f\n", m.metric.c_str(), m.value);

@@ -436,7 +436,11 @@ int RunExperiment(const Experiment& exp, const RunOptions& options, RunStats* st
       }
     RF_LOG(Info) << "[" << (n + 1) << "/" << mine.size() << "] " << spec.dataset_name << " " << spec.split
                  << " frac=" << spec.train_fraction << " seed=" << spec.seed << " " << cell.model_label
-                 << (cell.ablation == "none" ? "" : " " + cell.ablation) << ":" << headline << " (" << framework::FormatDuration(sw.Seconds()) << ", ETA " << framework::FormatDuration(eta) << ")";
+                 << (cell.ablation == "none" ? "" : " " + cell.ablation) << ":" << headline << "; "
+                 << framework::FormatSplitSizes(r.meta.value("train_interactions", int64_t{0}),
+                                                r.meta.value("valid_interactions", int64_t{0}),
+                                                r.meta.value("test_interactions", int64_t{0}))
+                 << " (" << framework::FormatDuration(sw.Seconds()) << ", ETA " << framework::FormatDuration(eta) << ")";
   }
   if (skipped > 0) RF_LOG(Info) << "resumed: skipped " << skipped << " finished cell(s)";
   sweep_peak = std::max(sweep_peak, framework::PeakRssBytes());

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <mutex>
 
+#include "framework/error.h"
+
 namespace recfuse::framework {
 namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
@@ -37,6 +39,18 @@ std::string FormatDuration(double seconds) {
     const long long m = std::llround(seconds / 60);
     std::snprintf(buf, sizeof buf, "%lldh%02lldm", m / 60, m % 60);
   }
+  return buf;
+}
+
+std::string FormatSplitSizes(int64_t train, int64_t valid, int64_t test) {
+  RF_CHECK(train >= 0 && valid >= 0 && test >= 0, "split sizes must be >= 0");
+  const int64_t total = train + valid + test;
+  if (total == 0) return "no rows";
+  char buf[160];
+  const double t = static_cast<double>(total);
+  std::snprintf(buf, sizeof buf, "train %lld (%.1f%%) / valid %lld (%.1f%%) / test %lld (%.1f%%) rows",
+                static_cast<long long>(train), 100.0 * train / t, static_cast<long long>(valid),
+                100.0 * valid / t, static_cast<long long>(test), 100.0 * test / t);
   return buf;
 }
 

@@ -14,6 +14,7 @@
 #include "framework/config.h"
 #include "framework/error.h"
 #include "framework/io.h"
+#include "framework/log.h"
 #include "eval/metrics.h"
 #include "eval/significance.h"
 #include "reports/assets.h"
@@ -629,7 +630,7 @@ void BuildReport(const std::string& results_dir) {
             "weights.</small></p><div id=chart-weights class=chart></div>\n";
   if (!curve_data.empty()) html << "<h3>Training curves</h3><div id=chart-curves class=chart></div>\n";
   html << "<h2>Runs</h2>\n<div class=scroll><table><tr><th>model</th><th>dataset</th><th>split</th><th>fraction</th>"
-          "<th>seed</th><th>ablation</th><th>fit s</th><th>eval s</th><th>peak RSS MB</th><th>train</th><th>test</th><th>users</th>"
+          "<th>seed</th><th>ablation</th><th>fit s</th><th>eval s</th><th>peak RSS MB</th><th>train</th><th>test</th><th>users</th><th>realised split</th>"
           "<th>modalities</th><th>data hash</th><th>commit</th></tr>\n";
   for (const auto& r : runs) {
     const auto& cfg = r["config"];
@@ -660,13 +661,20 @@ void BuildReport(const std::string& results_dir) {
           provenance += Html(k) + ": " + Html(v.is_string() ? v.get<std::string>() : v.dump()) + "<br>";
         provenance += "</small></details>";
       }
+    // Rows per part as the splitter realised them (per-user rounding moves 8:1:1 on short
+    // histories); cells from before valid_interactions was recorded show nothing.
+    const std::string split_sizes =
+        r.contains("valid_interactions")
+            ? framework::FormatSplitSizes(r.value("train_interactions", int64_t{0}), r.value("valid_interactions", int64_t{0}),
+                                          r.value("test_interactions", int64_t{0}))
+            : std::string();
     html << "<tr><td>" << Html(r.value("label", cfg.value("model", ""))) << "</td><td>"
          << Html(cfg.value("dataset", "")) << "</td><td>" << Html(cfg.value("split", "")) << "</td><td>"
          << cfg.value("train_fraction", 1.0) << "</td><td>" << cfg.value("seed", 0) << "</td><td>"
          << Html(r.value("ablation", std::string("none"))) << "</td><td>" << Fmt(r.value("fit_seconds", 0.0), 2) << "</td><td>" << Fmt(r.value("eval_seconds", 0.0), 2) << "</td><td>"
          << Fmt(r.value("peak_rss_bytes", 0.0) / 1048576.0, 0) << "</td><td>" << r.value("train_interactions", 0)
          << "</td><td>" << r.value("test_interactions", 0) << "</td><td>" << r.value("evaluated_users", 0)
-         << "</td><td>" << Html(mods) << provenance << "</td><td><code>" << Html(r.value("data_hash", "")) << "</code></td><td><code>"
+         << "</td><td>" << Html(split_sizes) << "</td><td>" << Html(mods) << provenance << "</td><td><code>" << Html(r.value("data_hash", "")) << "</code></td><td><code>"
          << Html(r.value("git_commit", "").substr(0, 12)) << "</code></td></tr>\n";
   }
   html << "</table></div>\n";

@@ -210,6 +210,8 @@ TEST(BadInput, SplitLeavesUsersWithoutTrainingData) {
       Cli(EvaluateArgs(TemporalWorld(), TempDir("bad_split") + "/out") + kTemporal + " --set ks=2", &st);
   ASSERT_EQ(st, 0) << out;
   EXPECT_NE(out.find("2 users evaluated (1 without test items)"), std::string::npos) << out;
+  // The realised split is printed (times 1-4 / 5-6 / 7-8 of the 8 rows).
+  EXPECT_NE(out.find("split train 4 (50.0%) / valid 2 (25.0%) / test 2 (25.0%) rows"), std::string::npos) << out;
 }
 
 // Policy: K may exceed the catalogue; a top-K list then holds every unmasked item (fewer

@@ -28,3 +28,17 @@ TEST(FormatDuration, NonsenseIsAQuestionMark) {
 
 }  // namespace
 }  // namespace recfuse::framework
+
+namespace recfuse::framework {
+namespace {
+
+// The 5-core case: 8:1:1 per user realised as 69 / 15.5 / 15.5 % of the rows.
+TEST(FormatSplitSizes, CountsAndPercentagesOfTheirSum) {
+  EXPECT_EQ(FormatSplitSizes(690, 155, 155), "train 690 (69.0%) / valid 155 (15.5%) / test 155 (15.5%) rows");
+  EXPECT_EQ(FormatSplitSizes(2, 0, 1), "train 2 (66.7%) / valid 0 (0.0%) / test 1 (33.3%) rows");
+  EXPECT_EQ(FormatSplitSizes(0, 0, 0), "no rows");
+  EXPECT_THROW(FormatSplitSizes(-1, 0, 1), std::exception);
+}
+
+}  // namespace
+}  // namespace recfuse::framework
