@@ -22,7 +22,7 @@ namespace recfuse::testing_neural {
 namespace {
 
 constexpr const char* kColdSplit = "cold-item:0.2";
-constexpr int kThreads = 2;  // CI's core count; threads never change a model's numbers
+constexpr int kThreads = 1;  // ctest runs two tests at once on CI's 2 cores: more threads oversubscribe them
 
 bool Registered(const std::string& name) {
   try {
@@ -92,6 +92,38 @@ TEST(KnownAnswers, DISABLED_ContentModelsBeatRandomAndEveryIdOnlyModelOnColdItem
   }
   EXPECT_GE(tested, 3) << "mmfusion, vbpr and cke are always registered";
 }
+
+// Enabled regression guard while the defaults miss the bar above (issue #12 stays open for
+// it): with shipped defaults on the same world and split, each of these content models ranks
+// cold items above a random ranking (1.5x its exact expectation) and above every classic
+// ID-only model (which cannot rank a cold item at all). Not asserted, because their defaults
+// do not reach even this (measured 2026-12-02, mean of seeds 1-2, random ~0.014): cke 0.010,
+// mgcn 0.0003 (cl_weight 0), lgmrec not measured to completion (~30 s per epoch). The guard
+// keeps what works from regressing; it is not the known answer.
+class ColdStartGuard : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ColdStartGuard, RanksColdItemsAboveChanceAndAboveIdOnlyModelsWithDefaults) {
+  const std::string name = GetParam();
+  if (!Registered(name)) GTEST_SKIP() << name << " is not registered";
+  double best_id = 0;
+  std::string best_id_name = "none";
+  for (const char* id : {"pop", "itemknn", "ease", "bpr"}) {
+    const double r = ColdRecall(id).recall;
+    if (r >= best_id) best_id = r, best_id_name = id;
+  }
+  const Cold& c = ColdRecall(name);
+  EXPECT_GT(c.recall, 1.5 * c.chance) << name << " vs a random ranking of the unseen items";
+  EXPECT_GT(c.recall, best_id) << name << " vs the best ID-only model, " << best_id_name;
+}
+
+INSTANTIATE_TEST_SUITE_P(ShippedDefaults, ColdStartGuard,
+                         ::testing::Values("mmfusion", "itemknn-cbf", "freedom", "vbpr", "lattice", "bm3"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           std::string n = info.param;
+                           for (char& ch : n)
+                             if (ch == '-') ch = '_';
+                           return n;
+                         });
 
 // DISABLED with the test above: not measured to completion with the current defaults.
 TEST(KnownAnswers, DISABLED_RemovingTheImageModalityHurtsTheFlagshipMostWithDefaults) {
