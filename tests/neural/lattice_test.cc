@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "models/multimodal/mm_common.h"
+#include "tests/neural/mm_family_test_util.h"
 #include "tests/neural/neural_test_util.h"
 
 namespace recfuse::testing_neural {
@@ -106,28 +107,12 @@ TEST(Lattice, SwitchesAndBadConfigs) {
 // Cold items (no training interaction) get non-zero vectors that depend on their content:
 // distinct across cold items, and changed when a modality is switched off.
 TEST(Lattice, ColdItemsGetContentDependentScores) {
-  const std::string split = "cold-item:0.2";
-  const auto both = FitOn("lattice", Small({{"epochs", "2"}}), split);
-  const auto image = FitOn("lattice", Small({{"epochs", "2"}, {"use_text", "false"}}), split);
-  const auto& a = *both->model->GetFactors().item;
-  const auto& b = *image->model->GetFactors().item;
-  std::vector<bool> warm(static_cast<size_t>(a.rows()), false);
-  for (int64_t k = 0; k < both->td.matrix.nonZeros(); ++k)
-    warm[static_cast<size_t>(both->td.matrix.innerIndexPtr()[k])] = true;
-  std::vector<datasets::Index> cold;
-  for (datasets::Index i = 0; i < a.rows(); ++i)
-    if (!warm[static_cast<size_t>(i)]) cold.push_back(i);
-  ASSERT_GT(cold.size(), 10u);
-  double spread = 0, change = 0;
-  for (datasets::Index i : cold) {
-    EXPECT_GT(a.row(i).norm(), 1e-3) << "cold item " << i << " has no vector";
-    spread += (a.row(i) - a.row(cold[0])).norm();
-    change += (a.row(i) - b.row(i)).norm();
-  }
-  EXPECT_GT(spread / static_cast<double>(cold.size()), 1e-2) << "cold items all alike";
-  EXPECT_GT(change / static_cast<double>(cold.size()), 1e-2) << "cold vectors do not depend on the text";
-  const models::RowMatrixXf s = ScoreAll(*both->model, 5, a.rows());
-  for (datasets::Index i : cold) EXPECT_NE(s(0, i), 0.0f) << "cold item " << i;
+  const auto c = ExpectColdItemVectorsDependOnContent("lattice", Small({{"epochs", "2"}}),
+                                                      Small({{"epochs", "2"}, {"use_text", "false"}}));
+  const auto& a = *c.both->model->GetFactors().item;
+  for (datasets::Index i : c.cold) EXPECT_GT(a.row(i).norm(), 1e-3) << "cold item " << i << " has no vector";
+  const models::RowMatrixXf s = ScoreAll(*c.both->model, 5, a.rows());
+  for (datasets::Index i : c.cold) EXPECT_NE(s(0, i), 0.0f) << "cold item " << i;
 }
 
 TEST(Lattice, LearnsWellAbovePopularity) {

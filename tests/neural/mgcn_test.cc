@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "tests/neural/mm_family_test_util.h"
 #include "tests/neural/neural_test_util.h"
 
 namespace recfuse::testing_neural {
@@ -33,25 +34,7 @@ TEST(Mgcn, SwitchesAndBadConfigs) {
 // Cold items get non-zero vectors from their content neighbours: distinct across cold items,
 // changed when the text is switched off (it changes the neighbourhoods).
 TEST(Mgcn, ColdItemsGetContentDependentScores) {
-  const std::string split = "cold-item:0.2";
-  const auto both = FitOn("mgcn", Small({{"epochs", "2"}}), split);
-  const auto image = FitOn("mgcn", Small({{"epochs", "2"}, {"use_text", "false"}}), split);
-  const auto& a = *both->model->GetFactors().item;
-  const auto& b = *image->model->GetFactors().item;
-  std::vector<bool> warm(static_cast<size_t>(a.rows()), false);
-  for (int64_t k = 0; k < both->td.matrix.nonZeros(); ++k)
-    warm[static_cast<size_t>(both->td.matrix.innerIndexPtr()[k])] = true;
-  std::vector<datasets::Index> cold;
-  for (datasets::Index i = 0; i < a.rows(); ++i)
-    if (!warm[static_cast<size_t>(i)]) cold.push_back(i);
-  ASSERT_GT(cold.size(), 10u);
-  double spread = 0, change = 0;
-  for (datasets::Index i : cold) {
-    spread += (a.row(i) - a.row(cold[0])).norm();
-    change += (a.row(i) - b.row(i)).norm();
-  }
-  EXPECT_GT(spread / static_cast<double>(cold.size()), 1e-2) << "cold items all alike";
-  EXPECT_GT(change / static_cast<double>(cold.size()), 1e-2) << "cold vectors do not depend on the text";
+  ExpectColdItemVectorsDependOnContent("mgcn", Small({{"epochs", "2"}}), Small({{"epochs", "2"}, {"use_text", "false"}}));
 }
 
 TEST(Mgcn, LearnsWellAbovePopularity) {
