@@ -52,26 +52,14 @@ std::vector<ParamSpec> LatticeParams() {
       {"cf_model", ParamType::kString, "lightgcn", "backbone", 0, 0, {"lightgcn", "mf"}},
       {"reg", ParamType::kFloat, "1e-5",
        "L2 weight on the batch's user/item vectors, 1/2 sum of squares / batch (reference grid 0..1e-3)", 0, 100, {}},
-      // 0.3: on the default synthetic world (cold-item:0.2, seed 1) LATTICE's cold validation
-      // NDCG@10 was 0.0121 at 0.3 and 0.0131 at 0.8, BM3's 0.0032 and 0.0006; not tuned further.
-      {"id_dropout", ParamType::kFloat, "0.3",
-       "probability that a warm item's backbone embedding is replaced by its content neighbours' in training "
-       "(cold start; 0 = the reference)",
-       0, 1, {}},
   };
+  p.push_back(mm::IdDropoutParam("backbone embedding"));
   for (auto& s : mm::ContentParams()) p.push_back(std::move(s));
   // Not tuned on validation yet (time): 60 epochs / patience 10 / Adam 1e-3 / batch 2048 are
   // MMRec's training settings with a budget. Measured (seed 0, --threads 1, 2026-12-02):
   // ml-100k warm: validation NDCG@10 still rising at epoch 60 (0.192), so the budget is short
   // there; cold-item splits (ml-100k, synthetic) peak on validation at epoch 1.
-  TrainDefaults d;
-  d.epochs = 60;
-  d.batch_size = 2048;  // MMRec's train_batch_size
-  d.lr = 1e-3;
-  d.loss = "bpr";
-  d.losses = {"bpr", "bce"};
-  d.negatives = 1;
-  d.patience = 10;
+  TrainDefaults d = mm::FamilyTrainDefaults();
   for (auto& s : TrainParams(d)) p.push_back(std::move(s));
   return p;
 }

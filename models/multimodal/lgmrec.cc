@@ -58,25 +58,13 @@ std::vector<ParamSpec> LgmRecParams() {
       {"reg", ParamType::kFloat, "1e-6", "weight of the batch vectors' norms", 0, 100, {}},
       {"tau", ParamType::kFloat, "0.2", "Gumbel-softmax and InfoNCE temperature (reference 0.2)", 1e-3, 100, {}},
       {"knn_k", ParamType::kInt, "10", "content neighbours of an item for cold-item imputation", 1, 1000, {}},
-      // 0.3: on the default synthetic world (cold-item:0.2, seed 1) LATTICE's cold validation
-      // NDCG@10 was 0.0121 at 0.3 and 0.0131 at 0.8, BM3's 0.0032 and 0.0006; not tuned further.
-      {"id_dropout", ParamType::kFloat, "0.3",
-       "probability that a warm item's local embedding is replaced by its content neighbours' in training (cold "
-       "start; 0 = the reference)",
-       0, 1, {}},
   };
+  p.push_back(mm::IdDropoutParam("local embedding"));
   for (auto& s : mm::ContentParams()) p.push_back(std::move(s));
   // Not tuned on validation yet (time): 60 epochs / patience 10 / Adam 1e-3 / batch 2048 are
   // MMRec's training settings with a budget. Measured (seed 0, --threads 1, 2026-12-02):
   // not measured before the deadline.
-  TrainDefaults d;
-  d.epochs = 60;
-  d.batch_size = 2048;  // MMRec's train_batch_size
-  d.lr = 1e-3;
-  d.loss = "bpr";
-  d.losses = {"bpr", "bce"};
-  d.negatives = 1;
-  d.patience = 10;
+  TrainDefaults d = mm::FamilyTrainDefaults();
   for (auto& s : TrainParams(d)) p.push_back(std::move(s));
   return p;
 }

@@ -53,25 +53,13 @@ std::vector<ParamSpec> MgcnParams() {
       {"cl_weight", ParamType::kFloat, "0", "weight of the contrastive term (reference grid 0.001..0.1)", 0, 100,
        {}},
       {"tau", ParamType::kFloat, "0.2", "InfoNCE temperature (reference 0.2)", 1e-3, 100, {}},
-      // 0.3: on the default synthetic world (cold-item:0.2, seed 1) LATTICE's cold validation
-      // NDCG@10 was 0.0121 at 0.3 and 0.0131 at 0.8, BM3's 0.0032 and 0.0006; not tuned further.
-      {"id_dropout", ParamType::kFloat, "0.3",
-       "probability that a warm item's user-item view is replaced by its content neighbours' in training (cold "
-       "start; 0 = the reference)",
-       0, 1, {}},
   };
+  p.push_back(mm::IdDropoutParam("user-item view"));
   for (auto& s : mm::ContentParams()) p.push_back(std::move(s));
   // Not tuned on validation yet (time): 60 epochs / patience 10 / Adam 1e-3 / batch 2048 are
   // MMRec's training settings with a budget. Measured (seed 0, --threads 1, 2026-12-02):
   // cold-item splits peak on validation at epoch 1.
-  TrainDefaults d;
-  d.epochs = 60;
-  d.batch_size = 2048;  // MMRec's train_batch_size
-  d.lr = 1e-3;          // the reference's
-  d.loss = "bpr";
-  d.losses = {"bpr", "bce"};
-  d.negatives = 1;
-  d.patience = 10;
+  TrainDefaults d = mm::FamilyTrainDefaults();
   for (auto& s : TrainParams(d)) p.push_back(std::move(s));
   return p;
 }

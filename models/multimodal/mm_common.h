@@ -35,6 +35,13 @@ namespace recfuse::models::neural::mm {
 // use_image, use_text, image_features, text_features (the content models' defaults).
 std::vector<framework::ParamSpec> ContentParams();
 
+// id_dropout, the family's DropoutNet-style cold-start knob; `what` names the vector that is
+// replaced (e.g. "backbone embedding"). Its default and how it was chosen: mm_common.cc.
+framework::ParamSpec IdDropoutParam(const std::string& what);
+
+// The family's training settings (MMRec's, with a budget); models change what differs.
+TrainDefaults FamilyTrainDefaults();
+
 struct ContentOptions {
   bool use_image = true, use_text = true;
   std::string image_spec, text_spec;
