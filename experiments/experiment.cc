@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <filesystem>
 #include <map>
@@ -53,8 +54,20 @@ const std::vector<framework::ParamSpec>& TopLevelSpecs() {
        "early-stopping criterion of iterative models on the validation split, <metric>@<K>"},
       {"ablations", ParamType::kString, "none",
        "modality ablations: comma list of none, -id, -text, -image, -kg, -history"},
+      {"image_features", ParamType::kString, "",
+       "feature axis: ';'-separated image specs, one variant of each model that reads image_features"},
+      {"text_features", ParamType::kString, "",
+       "feature axis: ';'-separated text specs, one variant of each model that reads text_features"},
+      {"kg_features", ParamType::kString, "",
+       "feature axis: ';'-separated KG specs, one variant of each model that reads kg_features"},
   };
   return kSpecs;
+}
+
+// The feature axes, in the order their tags appear in a variant's label.
+const std::vector<std::string>& FeatureAxes() {
+  static const std::vector<std::string> kAxes = {"image_features", "text_features", "kg_features"};
+  return kAxes;
 }
 
 const std::vector<framework::ParamSpec>& DatasetSpecs() {
@@ -86,6 +99,84 @@ std::vector<std::string> SplitSpecList(const std::string& text) {
   }
   if (!framework::Trim(cur).empty()) out.push_back(framework::Trim(cur));
   return out;
+}
+
+// Short, file-name-safe name of a feature spec for a variant label: the modality prefix is
+// dropped ("image:mobilenet_v2" -> "mobilenet_v2", "text:glove:100" -> "glove-100") and an
+// imported file is named by its kind and file stem ("features:npy:/a/image_feat.npy" ->
+// "npy-image_feat").
+std::string FeatureTag(const std::string& spec) {
+  std::string s = spec;
+  for (const char* prefix : {"image:", "text:", "kg:"})
+    if (s.rfind(prefix, 0) == 0) s = s.substr(std::string(prefix).size());
+  if (s.rfind("features:", 0) == 0) {
+    const std::string rest = s.substr(9);
+    const size_t colon = rest.find(':');
+    s = colon == std::string::npos ? rest
+                                   : rest.substr(0, colon) + "-" + fs::path(rest.substr(colon + 1)).stem().string();
+  }
+  std::string out;
+  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ? c : '-';
+  return out;
+}
+
+// Replaces every model that declares a swept `<axis>` parameter (and does not set it itself)
+// by one variant per value, labelled LABEL@tag[+tag]; models that set the parameter
+// explicitly, and models without it, run once. A one-value axis sets the value without
+// changing labels.
+void ExpandFeatureAxes(const framework::Config& top, Experiment* exp) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> axes;
+  for (const auto& axis : FeatureAxes()) {
+    if (!top.Has(axis)) continue;
+    std::vector<std::string> values;
+    for (const auto& v : framework::Split(top.GetString(axis, ""), ';', true)) {
+      if (v.empty()) continue;
+      if (std::find(values.begin(), values.end(), v) != values.end())
+        throw ConfigError(axis + ": '" + v + "' listed twice (from " + top.Origin(axis) + ")");
+      values.push_back(v);
+    }
+    if (values.empty()) throw ConfigError(axis + " is empty (from " + top.Origin(axis) + ")");
+    axes.emplace_back(axis, values);
+  }
+  if (axes.empty()) return;
+  std::vector<ModelSpecEntry> out;
+  std::set<std::string> applied;
+  for (const auto& m : exp->models) {
+    std::vector<ModelSpecEntry> variants = {m};
+    for (const auto& [axis, values] : axes) {
+      bool declared = false;
+      for (const auto& p : models::FindModel(m.type).params) declared |= p.name == axis;
+      if (!declared || m.params.Has(axis)) continue;
+      applied.insert(axis);
+      std::vector<ModelSpecEntry> next;
+      for (const auto& v : variants)
+        for (const auto& value : values) {
+          ModelSpecEntry e = v;
+          e.params.Set(axis, value, "feature axis " + axis + " (from " + top.Origin(axis) + ")");
+          if (values.size() > 1)
+            e.label += (e.label.find('@') == std::string::npos ? "@" : "+") + FeatureTag(value);
+          // The spec is checked where the model is built; its syntax is validated here so a
+          // typo fails before the sweep starts.
+          framework::Config probe = e.params;
+          probe.Validate(models::FindModel(e.type).params, "model " + e.label + " (" + e.type + ")");
+          next.push_back(std::move(e));
+        }
+      variants = std::move(next);
+    }
+    for (auto& v : variants) {
+      for (const auto& o : out)
+        if (o.label == v.label)
+          throw ConfigError("feature axes give two variants the label '" + v.label +
+                            "' (two specs with the same short name); use [model.X] sections instead");
+      out.push_back(std::move(v));
+    }
+  }
+  for (const auto& [axis, values] : axes) {
+    if (!applied.count(axis)) {
+      RF_LOG(Warn) << axis << " applies to no model of " << exp->file << "; it adds no cells";
+    }
+  }
+  exp->models = std::move(out);
 }
 
 std::string FormatDouble(double v) {
@@ -181,6 +272,7 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
     if (!listed) throw ConfigError("section [model." + label + "] is not listed in 'models' (in " + path + ")");
   }
   if (exp.models.empty()) throw ConfigError("experiment " + path + " lists no models");
+  ExpandFeatureAxes(top, &exp);
 
   exp.splits = SplitSpecList(top.GetString(TopLevelSpecs(), "splits"));
   for (const auto& s : exp.splits) datasets::SplitSpec::Parse(s);
@@ -212,7 +304,11 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
   if (!exp.baseline.empty()) {
     bool found = false;
     for (const auto& m : exp.models) found |= m.label == exp.baseline;
-    if (!found) throw ConfigError("baseline '" + exp.baseline + "' is not one of the experiment's models");
+    if (!found) {
+      std::string labels;
+      for (const auto& m : exp.models) labels += (labels.empty() ? "" : ", ") + m.label;
+      throw ConfigError("baseline '" + exp.baseline + "' is not one of the experiment's models (" + labels + ")");
+    }
   }
   return exp;
 }
@@ -500,15 +596,26 @@ void WriteResultsCsv(const std::string& out_dir) {
   }
   std::stable_sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::ostringstream csv;
-  csv << "experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value\n";
+  // `features` (last, so the earlier columns keep their positions) is what the cell actually
+  // read per modality, from run.json: "image=image:mobilenet_v2;text=text:glove:100", a
+  // masked modality as "image=absent"; empty for models that read no frozen features.
+  csv << "experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value,features\n";
   for (const auto& [index, j] : runs) {
     const auto& cfg = j["config"];
+    std::string features;
+    if (j.contains("modalities"))
+      for (const auto& u : j["modalities"])
+        features += (features.empty() ? "" : ";") + u.value("modality", std::string("?")) + "=" +
+                    (u.value("available", true) ? u.value("spec", std::string()) : std::string("absent"));
+    std::string quoted = "\"";
+    for (char c : features) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    quoted += '"';
     for (const auto& m : j["metrics"]) {
       csv << experiment << "," << cfg["dataset"].get<std::string>() << "," << '"'
           << cfg["split"].get<std::string>() << '"' << "," << FormatDouble(cfg["train_fraction"].get<double>())
           << "," << cfg["seed"].get<uint64_t>() << "," << j["label"].get<std::string>() << ","
           << j.value("ablation", std::string("none")) << "," << m["metric"].get<std::string>() << "," << m["k"].get<int>() << ","
-          << FormatDouble(m["value"].get<double>()) << "\n";
+          << FormatDouble(m["value"].get<double>()) << "," << quoted << "\n";
     }
   }
   framework::WriteFileAtomic(out_dir + "/results.csv", csv.str());

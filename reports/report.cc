@@ -127,17 +127,21 @@ std::vector<ResultRow> ReadResultsCsv(const std::string& path) {
   framework::LineCursor cursor(text);
   std::string_view line;
   std::vector<ResultRow> rows;
-  const std::vector<std::string> current = {"experiment", "dataset", "split", "train_fraction", "seed",
-                                            "model", "ablation", "metric", "k", "value"};
-  std::vector<std::string> legacy = current;
+  const std::vector<std::string> current = {"experiment", "dataset", "split", "train_fraction", "seed", "model",
+                                            "ablation", "metric", "k", "value", "features"};
+  // Older layouts: without `features` (10 columns), and before ablations (9).
+  std::vector<std::string> no_features = current;
+  no_features.pop_back();
+  std::vector<std::string> legacy = no_features;
   legacy.erase(legacy.begin() + 6);
   std::vector<std::string> header;
   if (cursor.Next(&line)) header = ParseCsvLine(line);
-  if (header != current && header != legacy)
-    throw framework::DataError(path, 1,
-                               "header must be experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value");
+  if (header != current && header != no_features && header != legacy)
+    throw framework::DataError(
+        path, 1, "header must be experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value,features");
   // The 9-column layout predates ablations: every row is a full model.
-  const size_t shift = header == current ? 1 : 0;
+  const size_t shift = header == legacy ? 0 : 1;
+  const bool has_features = header == current;
   while (cursor.Next(&line)) {
     if (line.empty()) continue;
     const auto f = ParseCsvLine(line);
@@ -158,6 +162,7 @@ std::vector<ResultRow> ReadResultsCsv(const std::string& path) {
     if (shift) r.ablation = f[6];
     if (r.ablation.empty()) throw framework::DataError(path, cursor.line_number(), "empty ablation field");
     r.metric = f[6 + shift];
+    if (has_features) r.features = f[10];
     rows.push_back(std::move(r));
   }
   return rows;
@@ -327,7 +332,18 @@ void BuildReport(const std::string& results_dir) {
   // models read "none", ablated variants "-X" (rows after the full models).
   wide << "dataset,split,train_fraction,model";
   for (const auto& [m, k] : columns) wide << "," << MetricLabel(m, k) << "_mean," << MetricLabel(m, k) << "_std";
-  wide << ",ablation\n";
+  wide << ",ablation,features\n";
+  // What each (block, model, ablation) read, from the long rows; seeds share it.
+  std::map<std::tuple<std::string, std::string, double, std::string, std::string>, std::string> features_of;
+  for (const auto& r : rows) features_of.emplace(std::make_tuple(r.dataset, r.split, r.train_fraction, r.model, r.ablation), r.features);
+  const auto features_field = [&](const std::string& ds, const std::string& split, double frac, const std::string& model,
+                                  const std::string& ablation) {
+    auto it = features_of.find({ds, split, frac, model, ablation});
+    std::string q = "\"";
+    if (it != features_of.end())
+      for (char c : it->second) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+  };
   for (const auto& b : blocks) {
     const auto& [ds, split, frac] = b;
     tables << "<h3>" << Html(ds) << " &middot; " << Html(split) << " &middot; train fraction " << frac << "</h3>\n";
@@ -381,7 +397,7 @@ void BuildReport(const std::string& results_dir) {
       }
       tables << "</tr>\n";
       tex << " \\\\\n";
-      wide << ",none\n";
+      wide << ",none," << features_field(ds, split, frac, model, "none") << "\n";
     }
     tables << "</table></div>\n";
     tex << "\\bottomrule\n\\end{tabular}\n\n";
@@ -410,7 +426,7 @@ void BuildReport(const std::string& results_dir) {
         std::snprintf(buf, sizeof buf, ",%.17g,%.17g", it->second->mean, it->second->std);
         wide << buf;
       }
-      wide << "," << ablation << "\n";
+      wide << "," << ablation << "," << features_field(ds, split, frac, model, ablation) << "\n";
     }
   }
 

@@ -18,10 +18,11 @@ struct ResultRow {
   std::string metric;
   int k = 0;
   double value = 0;
+  std::string features;  // frozen features per modality ("image=image:handcrafted;..."), "" if none
 };
 
-// Parses results.csv (the 10-column layout with `ablation`, or the older 9-column layout
-// without it, read as ablation "none"); throws DataError(file, line) on a malformed row.
+// Parses results.csv (the 11-column layout ending in `features`, the older 10-column one
+// without it, or the 9-column one without `ablation`, read as ablation "none"); throws DataError(file, line) on a malformed row.
 std::vector<ResultRow> ReadResultsCsv(const std::string& path);
 
 // Mean and sample standard deviation over seeds for each (dataset, split, fraction, model,

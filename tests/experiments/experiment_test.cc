@@ -78,6 +78,94 @@ TEST(Ablation, ClassicModelsGetNoAblatedCellsAndTyposAreErrors) {
   EXPECT_THROW(LoadExperiment(WriteExperiment(dir, "ablations = -text, -text")), framework::ConfigError);
 }
 
+// A tiny experiment with a content model, for the feature axes.
+std::string WriteFeatureExperiment(const std::string& dir, const std::string& extra) {
+  const std::string path = dir + "/features.conf";
+  testing::WriteText(path,
+                     "name = feat\n"
+                     "datasets = syn\n"
+                     "models = pop, itemknn-cbf, cbf-own\n"
+                     "splits = cold-item:0.2\n"
+                     "seeds = 0\n"
+                     "ks = 10\n"
+                     "metrics = recall\n"
+                     "threads = 1\n" +
+                         extra +
+                         "\n[dataset.syn]\ngenerate = true\ngen.users = 100\ngen.items = 80\n"
+                         "gen.interactions = 2000\ngen.images = false\ngen.seed = 5\n"
+                         "[model.cbf-own]\ntype = itemknn-cbf\ntext_features = text:tfidf-svd:4:description\n");
+  return path;
+}
+
+TEST(FeatureAxis, OneVariantPerSpecForModelsThatReadThem) {
+  const std::string dir = testing::TempDir("exp_feature_axis");
+  const auto exp = LoadExperiment(
+      WriteFeatureExperiment(dir, "text_features = text:tfidf-svd:16:description; text:tfidf-svd:8:description\n"
+                                  "image_features = image:handcrafted\n"));
+  std::vector<std::string> labels;
+  for (const auto& m : exp.models) labels.push_back(m.label);
+  // pop reads no features; cbf-own sets text_features itself, so it is not swept; the
+  // one-value image axis sets image_features everywhere without changing labels.
+  ASSERT_EQ(labels, (std::vector<std::string>{"pop", "itemknn-cbf@tfidf-svd-16-description",
+                                              "itemknn-cbf@tfidf-svd-8-description", "cbf-own"}));
+  EXPECT_EQ(exp.models[1].params.GetString("text_features", ""), "text:tfidf-svd:16:description");
+  EXPECT_EQ(exp.models[2].params.GetString("text_features", ""), "text:tfidf-svd:8:description");
+  EXPECT_EQ(exp.models[3].params.GetString("text_features", ""), "text:tfidf-svd:4:description");
+  for (size_t i = 1; i < 4; ++i) EXPECT_EQ(exp.models[i].params.GetString("image_features", ""), "image:handcrafted");
+  EXPECT_FALSE(exp.models[0].params.Has("image_features"));
+  EXPECT_EQ(ExpandGrid(exp).size(), 4u);
+  // Two axes with several values: the cross product, tags joined by '+'.
+  const auto both = LoadExperiment(
+      WriteFeatureExperiment(dir, "text_features = text:tfidf-svd:16:description; text:tfidf-svd:8:description\n"
+                                  "image_features = image:handcrafted; features:npy:/x/image_feat.npy\n"));
+  labels.clear();
+  for (const auto& m : both.models) labels.push_back(m.label);
+  EXPECT_EQ(labels, (std::vector<std::string>{"pop", "itemknn-cbf@handcrafted+tfidf-svd-16-description",
+                                              "itemknn-cbf@handcrafted+tfidf-svd-8-description",
+                                              "itemknn-cbf@npy-image_feat+tfidf-svd-16-description",
+                                              "itemknn-cbf@npy-image_feat+tfidf-svd-8-description", "cbf-own@handcrafted",
+                                              "cbf-own@npy-image_feat"}));
+  // The baseline may name a variant; a swept label no longer exists.
+  EXPECT_NO_THROW(LoadExperiment(WriteFeatureExperiment(
+      dir, "text_features = text:tfidf-svd:16:description; text:tfidf-svd:8:description\n"
+           "baseline = itemknn-cbf@tfidf-svd-8-description\n")));
+  try {
+    LoadExperiment(WriteFeatureExperiment(
+        dir, "text_features = text:tfidf-svd:16:description; text:tfidf-svd:8:description\nbaseline = itemknn-cbf\n"));
+    FAIL() << "baseline of a swept label accepted";
+  } catch (const framework::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("itemknn-cbf@tfidf-svd-8-description"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(LoadExperiment(WriteFeatureExperiment(dir, "text_features = text:glove:100; text:glove:100\n")),
+               framework::ConfigError);
+  EXPECT_THROW(LoadExperiment(WriteFeatureExperiment(dir, "text_features = ;\n")), framework::ConfigError);
+  // Two specs with the same short name would share a label (and a cell folder).
+  EXPECT_THROW(LoadExperiment(WriteFeatureExperiment(
+                   dir, "image_features = features:npy:/a/f.npy; features:npy:/b/f.npy\n")),
+               framework::ConfigError);
+}
+
+TEST(FeatureAxis, ResultsRecordWhatEachCellRead) {
+  const std::string dir = testing::TempDir("exp_feature_run");
+  const auto exp = LoadExperiment(
+      WriteFeatureExperiment(dir, "text_features = text:tfidf-svd:16:description; text:tfidf-svd:8:description\n"));
+  RunOptions opt;
+  opt.out_dir = dir + "/out";
+  opt.cache_dir = dir + "/cache";
+  ASSERT_EQ(RunExperiment(exp, opt), 4);
+  const std::string csv = framework::ReadFile(dir + "/out/results.csv");
+  // The column is what the model read: the swept text spec, and the image modality masked
+  // because this world has no images.
+  EXPECT_NE(csv.find(",itemknn-cbf@tfidf-svd-8-description,none,recall,10,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",\"image=absent;text=text:tfidf-svd:8:description\"\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",\"image=absent;text=text:tfidf-svd:16:description\"\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",\"image=absent;text=text:tfidf-svd:4:description\"\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",pop,none,recall,10,"), std::string::npos) << csv;
+  // pop reads nothing: empty field.
+  const size_t pop = csv.find(",pop,none,recall,10,");
+  EXPECT_EQ(csv.substr(csv.find('\n', pop) - 3, 3), ",\"\"") << csv;
+}
+
 TEST(Shard, RankAndSizeFromLauncherEnvironment) {
   static std::map<std::string, std::string> env;
   auto fake = [](const char* name) -> const char* {
@@ -215,7 +303,7 @@ TEST(Runner, RecordsMemoryPerCellAndForTheSweep) {
 TEST(Runner, ResultsHaveAblationColumnInGridOrder) {
   const auto& run = Unsharded();
   const std::string csv = framework::ReadFile(run.dir + "/out/results.csv");
-  ASSERT_EQ(csv.rfind("experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value\n", 0), 0u);
+  ASSERT_EQ(csv.rfind("experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value,features\n", 0), 0u);
   // Grid order: fraction 1 before 0.5, seed 0 before 1, pop before bpr.
   const size_t a = csv.find("tiny,syn,\"ratio:0.8,0.1,0.1\",1,0,pop,none,recall,5,");
   const size_t b = csv.find("tiny,syn,\"ratio:0.8,0.1,0.1\",1,0,bpr,none,recall,5,");

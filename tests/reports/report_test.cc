@@ -171,6 +171,38 @@ TEST(Report, ReadsAblationColumnAndAggregatesPerVariant) {
   for (const auto& r : ReadResultsCsv(legacy + "/results.csv")) EXPECT_EQ(r.ablation, "none");
 }
 
+TEST(Report, FeaturesColumnIsReadAndCarriedIntoTheWideTable) {
+  const std::string dir = testing::TempDir("report_features");
+  testing::WriteText(dir + "/results.csv",
+                     "experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value,features\n"
+                     "e,syn,loo,1,0,vbpr@handcrafted,none,ndcg,10,0.20,\"image=image:handcrafted\"\n"
+                     "e,syn,loo,1,0,vbpr@mobilenet_v2,none,ndcg,10,0.30,\"image=image:mobilenet_v2\"\n"
+                     "e,syn,loo,1,0,pop,none,ndcg,10,0.10,\"\"\n");
+  const auto rows = ReadResultsCsv(dir + "/results.csv");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1].features, "image=image:mobilenet_v2");
+  EXPECT_EQ(rows[1].model, "vbpr@mobilenet_v2");
+  EXPECT_NEAR(rows[1].value, 0.30, 1e-12);
+  EXPECT_EQ(rows[2].features, "");
+  BuildReport(dir);
+  const std::string wide = framework::ReadFile(dir + "/results_wide.csv");
+  EXPECT_NE(wide.find("syn,\"loo\",1,vbpr@mobilenet_v2,0.29999999999999999,0,none,\"image=image:mobilenet_v2\"\n"),
+            std::string::npos)
+      << wide;
+  EXPECT_NE(wide.find("syn,\"loo\",1,pop,0.10000000000000001,0,none,\"\"\n"), std::string::npos) << wide;
+  // A row with the features column missing is an error naming the line.
+  testing::WriteText(dir + "/bad.csv",
+                     "experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value,features\n"
+                     "e,syn,loo,1,0,pop,none,ndcg,10,0.10\n");
+  try {
+    ReadResultsCsv(dir + "/bad.csv");
+    FAIL() << "short row accepted";
+  } catch (const framework::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.csv"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("expected 11 fields, got 10"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Report, AblationTableShowsDeltasAndSummaryKeepsFullModels) {
   const std::string dir = AblationResults();
   BuildReport(dir);
@@ -189,11 +221,11 @@ TEST(Report, AblationTableShowsDeltasAndSummaryKeepsFullModels) {
   // results_wide.csv: full models say "none" in the last (ablation) column, and each ablated
   // variant has its own row with its own means (mm -image = 0.25 over seeds).
   const std::string wide = framework::ReadFile(dir + "/results_wide.csv");
-  EXPECT_EQ(wide.substr(0, wide.find('\n')), "dataset,split,train_fraction,model,ndcg@10_mean,ndcg@10_std,ablation");
-  EXPECT_NE(wide.find("syn,\"loo\",1,mm,0.34999999999999998,0.070710678118654766,none\n"), std::string::npos) << wide;
+  EXPECT_EQ(wide.substr(0, wide.find('\n')), "dataset,split,train_fraction,model,ndcg@10_mean,ndcg@10_std,ablation,features");
+  EXPECT_NE(wide.find("syn,\"loo\",1,mm,0.34999999999999998,0.070710678118654766,none,\"\"\n"), std::string::npos) << wide;
   EXPECT_NE(wide.find("syn,\"loo\",1,mm,0.25,"), std::string::npos) << wide;
-  EXPECT_NE(wide.find(",-image\n"), std::string::npos) << wide;
-  EXPECT_NE(wide.find(",-text\n"), std::string::npos) << wide;
+  EXPECT_NE(wide.find(",-image,\"\"\n"), std::string::npos) << wide;
+  EXPECT_NE(wide.find(",-text,\"\"\n"), std::string::npos) << wide;
   // No ablation rows -> no ablation section.
   const std::string plain = testing::TempDir("report_noablation");
   testing::WriteText(plain + "/results.csv", kCsv);
