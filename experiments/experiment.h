@@ -20,8 +20,16 @@
 //   [model.bpr]
 //   dim = 64
 //
+//   image_features = image:handcrafted; image:mobilenet_v2   # feature axes (see below)
+//
 // The grid is datasets x splits x train_fractions x seeds x models x ablations; each cell is
 // one experiments::RunCell. Unknown keys anywhere are errors.
+//
+// Feature axes (`image_features`, `text_features`, `kg_features`, ';'-separated specs) are
+// expanded when the file is read: each model whose ParamSpecs declare that parameter and
+// whose section does not set it becomes one model entry per spec, labelled LABEL@tag (tags
+// of several axes joined by '+', e.g. mmfusion@mobilenet_v2+glove-100-description); with one
+// spec the value is set and labels stay. A `baseline` must then name a variant.
 //
 // Ablations follow one fixed convention: a model that can drop modality X declares a boolean
 // hyperparameter `use_X` (X in id, text, image, kg, history). Ablation `-X` adds, for each

@@ -132,7 +132,7 @@ class Freedom final : public PairwiseRecommender {
     Eigen::VectorXd weight_sum = Eigen::VectorXd::Zero(td.num_items);
     for (const auto& [modality, spec] : specs_) {
       const ModalityTable t =
-          LoadModality(td, ctx, spec, kName, "use_" + modality, "the item graph uses the other modality");
+          LoadModality(td, ctx, spec, kName, "use_" + modality, "builds its item graph from the other modality");
       RecordModality(modality, t);
       if (!t.available) continue;
       const RowMatrixXf x = ToEigen(t.values);

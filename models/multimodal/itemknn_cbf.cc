@@ -72,7 +72,7 @@ class ItemKnnCbf final : public Recommender {
     std::vector<RowMatrixXf> blocks;
     std::vector<uint8_t> has(static_cast<size_t>(td.num_items), 0);
     for (const auto& [modality, spec] : modalities_) {
-      const ModalityTable t = LoadModality(td, ctx, spec, kName, "use_" + modality, "the similarity uses the others");
+      const ModalityTable t = LoadModality(td, ctx, spec, kName, "use_" + modality, "builds its similarity from the others");
       ModalityUse u;
       u.modality = modality;
       u.spec = t.spec;
