@@ -381,7 +381,9 @@ TEST(Shipped, ExperimentFilesLoadAndExpand) {
       {"ml100k_neural.conf", 10},       // 10 models x 1 seed
       {"ml100k_sequential.conf", 5},    // 5 models, leave-one-out
       {"ml100k_flagship.conf", 9},      // ease, bpr, mmfusion x 3 seeds
-      {"ml100k_ablation.conf", 12}};    // mmfusion x (full + 5 ablations) x 2 splits
+      {"ml100k_ablation.conf", 12},     // mmfusion x (full + 5 ablations) x 2 splits
+      // (pop, bpr, 4 itemknn-cbf + 2 vbpr + 4 mmfusion feature variants) x 2 splits x 3 seeds
+      {"ml100k_features.conf", 72}};
   for (const auto& [file, cells] : neural) {
     SCOPED_TRACE(file);
     EXPECT_EQ(ExpandGrid(LoadExperiment(dir + file)).size(), cells);
