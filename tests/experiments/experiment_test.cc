@@ -98,6 +98,9 @@ std::string WriteFeatureExperiment(const std::string& dir, const std::string& ex
 }
 
 TEST(FeatureAxis, OneVariantPerSpecForModelsThatReadThem) {
+#ifndef RECFUSE_WITH_TORCH
+  GTEST_SKIP() << "itemknn-cbf lives in the torch-built model library; this build has RECFUSE_WITH_TORCH=OFF";
+#endif
   const std::string dir = testing::TempDir("exp_feature_axis");
   const auto exp = LoadExperiment(
       WriteFeatureExperiment(dir, "text_features = text:tfidf-svd:16:description; text:tfidf-svd:8:description\n"
@@ -146,6 +149,9 @@ TEST(FeatureAxis, OneVariantPerSpecForModelsThatReadThem) {
 }
 
 TEST(FeatureAxis, ResultsRecordWhatEachCellRead) {
+#ifndef RECFUSE_WITH_TORCH
+  GTEST_SKIP() << "itemknn-cbf lives in the torch-built model library; this build has RECFUSE_WITH_TORCH=OFF";
+#endif
   const std::string dir = testing::TempDir("exp_feature_run");
   const auto exp = LoadExperiment(
       WriteFeatureExperiment(dir, "text_features = text:tfidf-svd:16:description; text:tfidf-svd:8:description\n"));
