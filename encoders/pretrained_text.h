@@ -66,7 +66,8 @@ ItemFeatures GloveFeatures(const datasets::Dataset& data, TextSource source, Wor
 // but malformed (dimension other than 100, unknown or repeated suffix).
 bool ParseGloveSpec(const std::string& spec, TextSource* source, WordPooling* pooling);
 
-// Word-embedding initialisation for text towers (DeepCoNN, TextCNN, DKN): one row per entry
+// Word-embedding initialisation for learned text towers (DeepCoNN's TextCNN; DKN instead reads
+// pooled GloVe as the frozen spec text:glove:100): one row per entry
 // of `vocabulary` (a model's own token list), the GloVe vector of the token lower-cased where
 // GloVe has it, otherwise left as the caller's `init` row (so padding/unknown rows keep
 // their own init). init must be vocabulary.size() x 100. Returns how many rows were set.

