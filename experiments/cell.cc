@@ -34,6 +34,16 @@ nlohmann::json CellSpec::ToJson() const {
   j["train_fraction"] = train_fraction;
   j["model"] = model;
   j["model_params"] = model_params.ToJson();
+  // Every declared hyperparameter with the value this cell runs with (explicit or the code's
+  // default). It is part of the resume key, so a rebuilt binary whose default changed reruns
+  // the cell instead of serving a result trained under the old default.
+  nlohmann::json effective = nlohmann::json::object();
+  for (const auto& entry : models::ModelRegistry()) {
+    if (entry.name != model) continue;
+    for (const auto& p : entry.params)
+      effective[p.name] = model_params.Has(p.name) ? model_params.values().at(p.name) : p.default_value;
+  }
+  j["effective_params"] = effective;
   j["ks"] = eval.ks;
   j["metrics"] = eval.metrics;
   j["sampled_negatives"] = eval.sampled_negatives;

@@ -404,3 +404,31 @@ TEST(Shipped, ExperimentFilesLoadAndExpand) {
 
 }  // namespace
 }  // namespace recfuse::experiments
+
+// The resume key must see the code's defaults, not only the explicit params: otherwise a
+// binary whose default changed would skip the cell and serve a result of the old default.
+TEST(CellSpecJson, RecordsEveryHyperparameterWithItsEffectiveValue) {
+  recfuse::experiments::CellSpec spec;
+  spec.model = "bpr";
+  spec.model_params.Set("dim", "17");
+  const nlohmann::json j = spec.ToJson();
+  const auto& entry = recfuse::models::FindModel("bpr");
+  ASSERT_TRUE(j.contains("effective_params"));
+  ASSERT_EQ(j["effective_params"].size(), entry.params.size());
+  for (const auto& p : entry.params) {
+    ASSERT_TRUE(j["effective_params"].contains(p.name)) << p.name;
+    EXPECT_EQ(j["effective_params"][p.name], p.name == "dim" ? "17" : p.default_value) << p.name;
+  }
+  // Spelling a default out explicitly describes the same run, so it keeps the effective view.
+  recfuse::experiments::CellSpec implicit = spec, explicit_default = spec;
+  const std::string lr_default = [&] {
+    for (const auto& p : entry.params)
+      if (p.name == "lr") return p.default_value;
+    return std::string();
+  }();
+  ASSERT_FALSE(lr_default.empty());
+  explicit_default.model_params.Set("lr", lr_default);
+  EXPECT_EQ(implicit.ToJson()["effective_params"], explicit_default.ToJson()["effective_params"]);
+  explicit_default.model_params.Set("lr", "0.123");
+  EXPECT_NE(implicit.ToJson()["effective_params"], explicit_default.ToJson()["effective_params"]);
+}
