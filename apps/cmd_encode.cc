@@ -15,7 +15,11 @@ namespace recfuse::apps {
 int CmdEncode(const std::vector<std::string>& args) {
   po::options_description desc(
       "recfuse encode --data DIR --encoder SPEC --out FILE.h5: compute frozen item features\n"
-      "SPEC: image:handcrafted | image:onnx:PATH | text:tfidf-svd:DIM | kg:transe:DIM | kg:transr:DIM");
+      "SPEC: image:handcrafted | image:onnx:PATH | image:mobilenet_v2[:LAYER] | image:inception_v3[:LAYER]\n"
+      "      | text:tfidf-svd:DIM[:description|reviews|both] | text:glove:100[:description|reviews|both][:mean|sif]\n"
+      "      | kg:transe:DIM | kg:transr:DIM\n"
+      "      | features:npy:PATH | features:ducho:DIR | features:atomic:PATH[#FIELD] | features:csv:PATH | features:h5:PATH\n"
+      "(the pretrained specs need scripts/setup.sh --pretrained once; docs/features.md, docs/feature_import.md)");
   std::vector<std::string> sets;
   desc.add_options()("help,h", "show this help")
       ("data", po::value<std::string>(), "dataset folder or file (required)")

@@ -19,7 +19,9 @@ commands:
                                    train a model, evaluate it, write metrics + evidence
   encode --data DIR --encoder SPEC --out FILE.h5
                                    frozen item features (image:handcrafted, image:onnx:PATH,
-                                   text:tfidf-svd:DIM, kg:transe:DIM, kg:transr:DIM)
+                                   image:mobilenet_v2[:LAYER], image:inception_v3[:LAYER],
+                                   text:tfidf-svd:DIM, text:glove:100, kg:transe:DIM,
+                                   kg:transr:DIM, features:npy|ducho|atomic|csv|h5:PATH)
   models                           list registered models and their hyperparameters
   run EXPERIMENT --out DIR         run an experiment sweep and write its report
   run EXPERIMENT --out DIR --shard i/n
