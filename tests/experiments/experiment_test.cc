@@ -388,8 +388,9 @@ TEST(Shipped, ExperimentFilesLoadAndExpand) {
       {"ml100k_sequential.conf", 5},    // 5 models, leave-one-out
       {"ml100k_flagship.conf", 9},      // ease, bpr, mmfusion x 3 seeds
       {"ml100k_ablation.conf", 12},     // mmfusion x (full + 5 ablations) x 2 splits
-      // (pop, bpr, 4 itemknn-cbf + 2 vbpr + 4 mmfusion feature variants) x 2 splits x 3 seeds
-      {"ml100k_features.conf", 72}};
+      // (pop, bpr, 4 itemknn-cbf + 2 vbpr + 4 mmfusion + 4 freedom feature variants) x 2 splits
+      // x 3 seeds
+      {"ml100k_features.conf", 96}};
   for (const auto& [file, cells] : neural) {
     SCOPED_TRACE(file);
     EXPECT_EQ(ExpandGrid(LoadExperiment(dir + file)).size(), cells);
