@@ -41,7 +41,7 @@ nlohmann::json CellSpec::ToJson() const {
   for (const auto& entry : models::ModelRegistry()) {
     if (entry.name != model) continue;
     for (const auto& p : entry.params)
-      effective[p.name] = model_params.Has(p.name) ? model_params.values().at(p.name) : p.default_value;
+      effective[p.name] = model_params.GetString(entry.params, p.name);
   }
   j["effective_params"] = effective;
   j["ks"] = eval.ks;

@@ -422,11 +422,7 @@ TEST(CellSpecJson, RecordsEveryHyperparameterWithItsEffectiveValue) {
   }
   // Spelling a default out explicitly describes the same run, so it keeps the effective view.
   recfuse::experiments::CellSpec implicit = spec, explicit_default = spec;
-  const std::string lr_default = [&] {
-    for (const auto& p : entry.params)
-      if (p.name == "lr") return p.default_value;
-    return std::string();
-  }();
+  const std::string lr_default = recfuse::framework::Config().GetString(entry.params, "lr");
   ASSERT_FALSE(lr_default.empty());
   explicit_default.model_params.Set("lr", lr_default);
   EXPECT_EQ(implicit.ToJson()["effective_params"], explicit_default.ToJson()["effective_params"]);
