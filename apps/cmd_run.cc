@@ -22,6 +22,9 @@ int CmdRun(const std::vector<std::string>& args) {
        "key=value override of any experiment key, e.g. seeds=0 or model.bpr.dim=32")
       ("shard", po::value<std::string>(),
        "run the cells with index % n == i, as i/n (default: rank/size of mpirun's environment, else 0/1)")
+      ("barrier-timeout", po::value<double>(),
+       "tuned sweeps under several shards: seconds to wait for the other shards' trials at a halving or "
+       "selection barrier (default 7 days; the shards must share --out)")
       ("cache-dir", po::value<std::string>(), "split cache folder (default ~/.cache/recfuse; 'none' disables)")
       ("no-report", "skip building the HTML report")
       ("log-level", po::value<std::string>()->default_value("info"), "debug|info|warn|error|quiet");
@@ -50,6 +53,11 @@ int CmdRun(const std::vector<std::string>& args) {
   } else if (experiments::ShardFromEnvironment(&opt.shard_index, &opt.shard_count)) {
     RF_LOG(Info) << "MPI launcher environment: running shard " << opt.shard_index << "/" << opt.shard_count;
   }
+  if (vm.count("barrier-timeout")) {
+    opt.barrier_timeout_seconds = vm["barrier-timeout"].as<double>();
+    if (!(opt.barrier_timeout_seconds > 0))
+      throw framework::ConfigError("--barrier-timeout must be a positive number of seconds");
+  }
   opt.cache_dir = experiments::DefaultCacheDir();
   if (vm.count("cache-dir")) {
     const std::string c = vm["cache-dir"].as<std::string>();
@@ -67,8 +75,12 @@ int CmdRun(const std::vector<std::string>& args) {
   if (opt.shard_count > 1)
     where += " (shard " + std::to_string(opt.shard_index) + "/" + std::to_string(opt.shard_count) +
              "; combine with 'recfuse merge')";
-  std::printf("%s: ran %d cell(s), skipped %d finished, in %.1fs; sweep peak RSS %.0f MB; %s\n", exp.name.c_str(),
-              stats.ran, stats.skipped, stats.seconds, stats.peak_rss_bytes / 1048576.0, where.c_str());
+  const std::string trials =
+      stats.trials_total > 0 ? " and " + std::to_string(stats.trials_ran) + " selection trial(s) (skipped " +
+                                   std::to_string(stats.trials_skipped) + " finished)"
+                             : "";
+  std::printf("%s: ran %d cell(s), skipped %d finished%s, in %.1fs; sweep peak RSS %.0f MB; %s\n", exp.name.c_str(),
+              stats.ran, stats.skipped, trials.c_str(), stats.seconds, stats.peak_rss_bytes / 1048576.0, where.c_str());
   return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <mutex>
 
 #include "datasets/hdf5_util.h"
+#include "experiments/tuning.h"
 
 #include "datasets/split.h"
 #include "datasets/split_cache.h"
@@ -59,6 +61,56 @@ std::string DefaultCacheDir() {
   return "";
 }
 
+namespace {
+
+// Builds and fits spec's model on train_rows of data, early-stopping on valid_rows (the
+// validation split): the part a final cell and a selection trial share.
+std::unique_ptr<models::Recommender> FitModel(const datasets::Dataset& data, const std::vector<int64_t>& train_rows,
+                                              const std::vector<int64_t>& valid_rows, const CellSpec& spec,
+                                              models::TrainData* td, CellResult* result) {
+  // Hyperparameters are validated before any training time is spent.
+  auto model = models::CreateModel(spec.model, spec.model_params);
+  *td = models::MakeTrainData(data, train_rows, valid_rows);
+  models::FitContext ctx;
+  ctx.threads = spec.threads;
+  ctx.seed = spec.seed;
+  ctx.on_epoch = [result, &spec](const models::EpochRecord& r) {
+    result->curve.push_back(r);
+    RF_LOG(Debug) << spec.model << " epoch " << r.epoch << " loss " << r.loss;
+  };
+  ctx.cache_dir = spec.cache_dir;
+  ctx.progress = true;
+  ctx.valid_metric_name = spec.valid_metric;
+  if (!valid_rows.empty()) {
+    const auto at = spec.valid_metric.find('@');
+    eval::EvalOptions vopt;
+    vopt.metrics = {at == std::string::npos ? spec.valid_metric : spec.valid_metric.substr(0, at)};
+    int64_t k = 10;
+    if (at != std::string::npos && (!framework::ParseInt64(spec.valid_metric.substr(at + 1), &k) || k <= 0))
+      throw framework::ConfigError("valid_metric '" + spec.valid_metric + "': expected <metric>@<K>, e.g. ndcg@10");
+    vopt.ks = {static_cast<int>(k)};
+    vopt.threads = spec.threads;
+    vopt.seed = framework::DeriveSeed(spec.seed, 0x7a11d);
+    const models::TrainData* train = td;
+    ctx.validate = [&data, train, &valid_rows, vopt](const models::Recommender& m) {
+      eval::EvalTarget vt;
+      vt.data = &data;
+      vt.train = &train->matrix;
+      vt.test_rows = valid_rows;
+      const eval::EvalResult r = eval::Evaluate(m, vt, vopt);
+      for (const auto& mv : r.metrics)
+        if (mv.k == vopt.ks[0] || mv.k == 0) return mv.value;
+      return std::numeric_limits<double>::quiet_NaN();
+    };
+  }
+  framework::Stopwatch sw;
+  model->Fit(*td, ctx);
+  result->fit_seconds = sw.Seconds();
+  return model;
+}
+
+}  // namespace
+
 CellResult RunCell(const datasets::Dataset& data, const CellSpec& spec, eval::EvalTarget* target_out,
                    models::TrainData* train_out) {
   CellResult result;
@@ -73,43 +125,9 @@ CellResult RunCell(const datasets::Dataset& data, const CellSpec& spec, eval::Ev
   if (train_rows.empty())
     throw framework::Error("split '" + spec.split + "' leaves no training interactions");
 
-  // Hyperparameters are validated before any training time is spent.
-  auto model = models::CreateModel(spec.model, spec.model_params);
-  models::TrainData td = models::MakeTrainData(data, train_rows, split.valid);
-  models::FitContext ctx;
-  ctx.threads = spec.threads;
-  ctx.seed = spec.seed;
-  ctx.on_epoch = [&](const models::EpochRecord& r) {
-    result.curve.push_back(r);
-    RF_LOG(Debug) << spec.model << " epoch " << r.epoch << " loss " << r.loss;
-  };
-  ctx.cache_dir = spec.cache_dir;
-  ctx.progress = true;
-  ctx.valid_metric_name = spec.valid_metric;
-  if (!split.valid.empty()) {
-    const auto at = spec.valid_metric.find('@');
-    eval::EvalOptions vopt;
-    vopt.metrics = {at == std::string::npos ? spec.valid_metric : spec.valid_metric.substr(0, at)};
-    int64_t k = 10;
-    if (at != std::string::npos && (!framework::ParseInt64(spec.valid_metric.substr(at + 1), &k) || k <= 0))
-      throw framework::ConfigError("valid_metric '" + spec.valid_metric + "': expected <metric>@<K>, e.g. ndcg@10");
-    vopt.ks = {static_cast<int>(k)};
-    vopt.threads = spec.threads;
-    vopt.seed = framework::DeriveSeed(spec.seed, 0x7a11d);
-    ctx.validate = [&data, &td, &split, vopt](const models::Recommender& m) {
-      eval::EvalTarget vt;
-      vt.data = &data;
-      vt.train = &td.matrix;
-      vt.test_rows = split.valid;
-      const eval::EvalResult r = eval::Evaluate(m, vt, vopt);
-      for (const auto& mv : r.metrics)
-        if (mv.k == vopt.ks[0] || mv.k == 0) return mv.value;
-      return std::numeric_limits<double>::quiet_NaN();
-    };
-  }
+  models::TrainData td;
+  auto model = FitModel(data, train_rows, split.valid, spec, &td, &result);
   framework::Stopwatch sw;
-  model->Fit(td, ctx);
-  result.fit_seconds = sw.Seconds();
 
   eval::EvalTarget target;
   target.data = &data;
@@ -176,6 +194,71 @@ CellResult RunCell(const datasets::Dataset& data, const CellSpec& spec, eval::Ev
     *target_out = std::move(target);
   }
   return result;
+}
+
+TrialResult RunTrial(const TrainValidView& view, const CellSpec& spec) {
+  TrialResult out;
+  CellResult& result = out.cell;
+  result.rss_before_bytes = framework::CurrentRssBytes();
+  result.peak_rss_scope = framework::ResetPeakRss() ? "cell" : "process";
+  const framework::Stopwatch total;
+  if (view.train.empty()) throw framework::Error("split '" + spec.split + "' leaves no training interactions");
+  if (view.valid.empty())
+    throw framework::Error("split '" + spec.split + "' has no validation interactions: a tuned model needs them");
+  models::TrainData td;
+  auto model = FitModel(view.data, view.train, view.valid, spec, &td, &result);
+  // The selection metric, and the experiment's metric list, on the validation rows.
+  const auto at = spec.valid_metric.find('@');
+  const std::string metric = at == std::string::npos ? spec.valid_metric : spec.valid_metric.substr(0, at);
+  int64_t k = 10;
+  if (at != std::string::npos) framework::ParseInt64(spec.valid_metric.substr(at + 1), &k);
+  eval::EvalOptions eopt = spec.eval;
+  if (std::find(eopt.ks.begin(), eopt.ks.end(), static_cast<int>(k)) == eopt.ks.end())
+    eopt.ks.push_back(static_cast<int>(k));
+  if (!eopt.metrics.empty() && std::find(eopt.metrics.begin(), eopt.metrics.end(), metric) == eopt.metrics.end())
+    eopt.metrics.push_back(metric);
+  eopt.threads = spec.threads;
+  eopt.seed = framework::DeriveSeed(spec.seed, 0x7a11d);
+  eval::EvalTarget target;
+  target.data = &view.data;
+  target.train = &td.matrix;
+  target.test_rows = view.valid;
+  framework::Stopwatch sw;
+  result.eval = eval::Evaluate(*model, target, eopt);
+  result.eval_seconds = sw.Seconds();
+  out.score = std::numeric_limits<double>::quiet_NaN();
+  for (const auto& mv : result.eval.metrics)
+    if (mv.metric == metric && (mv.k == k || mv.k == 0)) out.score = mv.value;
+  result.rss_after_bytes = framework::CurrentRssBytes();
+  result.peak_rss_bytes = framework::PeakRssBytes();
+  result.train_interactions = static_cast<int64_t>(view.train.size());
+
+  nlohmann::json& m = result.meta;
+  m["config"] = spec.ToJson();
+  m["seed"] = spec.seed;
+  // The hash of what the trial saw (train + validation only), not of the whole dataset.
+  m["view_hash"] = framework::ToHex(view.data.ContentHash());
+  m["git_commit"] = framework::GitCommit();
+  m["version"] = framework::Version();
+  m["fit_seconds"] = result.fit_seconds;
+  m["eval_seconds"] = result.eval_seconds;
+  m["total_seconds"] = total.Seconds();
+  m["peak_rss_bytes"] = result.peak_rss_bytes;
+  m["train_interactions"] = result.train_interactions;
+  m["valid_interactions"] = view.valid.size();
+  m["score"] = std::isnan(out.score) ? nlohmann::json() : nlohmann::json(out.score);
+  nlohmann::json curve = nlohmann::json::array();
+  for (const auto& r : result.curve)
+    curve.push_back({{"epoch", r.epoch}, {"loss", r.loss},
+                     {"valid_metric", std::isnan(r.valid_metric) ? nlohmann::json() : nlohmann::json(r.valid_metric)},
+                     {"seconds", r.seconds}});
+  m["curve"] = curve;
+  nlohmann::json metrics = nlohmann::json::array();
+  for (const auto& mv : result.eval.metrics)
+    metrics.push_back({{"metric", mv.metric}, {"k", mv.k}, {"value", mv.value}});
+  m["metrics"] = metrics;
+  m["finished_at"] = framework::NowIso8601();
+  return out;
 }
 
 namespace {

@@ -59,6 +59,18 @@ struct CellResult {
 CellResult RunCell(const datasets::Dataset& data, const CellSpec& spec,
                    eval::EvalTarget* target_out = nullptr, models::TrainData* train_out = nullptr);
 
+struct TrainValidView;
+
+// One selection trial: fits spec's model on view.train (early stopping on view.valid) and
+// evaluates it on view.valid with spec.eval's metrics plus spec.valid_metric. The view holds
+// no test rows (MakeTrainValidView), so a trial cannot read the test set. cell.meta holds
+// config, view hash, timings, curve, score and the validation metrics (run.json of a trial).
+struct TrialResult {
+  CellResult cell;
+  double score = 0;  // spec.valid_metric on validation; NaN when undefined
+};
+TrialResult RunTrial(const TrainValidView& view, const CellSpec& spec);
+
 // Writes metrics.csv, test.tsv, topk.tsv (WriteEvidence), groups.csv, per_user.tsv (one
 // row per evaluated user, one column per metric@k: the input of significance tests),
 // per_user.h5 (the same table: string dataset /users, one float64 dataset per metric@k, in

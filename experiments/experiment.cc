@@ -11,11 +11,14 @@
 #include <cerrno>
 #include <filesystem>
 #include <map>
+#include <numeric>
+#include <tuple>
 #include <set>
 #include <sstream>
 
 #include "datasets/load.h"
 #include "datasets/split.h"
+#include "datasets/split_cache.h"
 #include "datasets/synthetic.h"
 #include "framework/error.h"
 #include "framework/hash.h"
@@ -60,6 +63,17 @@ const std::vector<framework::ParamSpec>& TopLevelSpecs() {
        "feature axis: ';'-separated text specs, one variant of each model that reads text_features"},
       {"kg_features", ParamType::kString, "",
        "feature axis: ';'-separated KG specs, one variant of each model that reads kg_features"},
+      {"tune", ParamType::kString, "none",
+       "hyperparameter search on validation: none, grid, random:N, halving (grid start) or halving:N (N draws)"},
+      {"tune_seeds", ParamType::kIntList, "", "seeds of each selection trial (score = mean); default: the first seed",
+       0, 1e18},
+      {"tune_sampling_seed", ParamType::kInt, "0", "seed of the random:N / halving:N draws", 0, 1e18},
+      {"tune_variants", ParamType::kString, "inherit",
+       "inherit: ablations and sparsity levels use the full model's choice; tune: each is tuned itself", 0, 0,
+       {"inherit", "tune"}},
+      {"halving_eta", ParamType::kInt, "3", "successive halving: keep 1/eta of the configurations per round", 2, 100},
+      {"halving_resource", ParamType::kString, "",
+       "successive halving: the budget hyperparameter (default epochs, else iterations, if the model declares it)"},
   };
   return kSpecs;
 }
@@ -146,7 +160,9 @@ void ExpandFeatureAxes(const framework::Config& top, Experiment* exp) {
     for (const auto& [axis, values] : axes) {
       bool declared = false;
       for (const auto& p : models::FindModel(m.type).params) declared |= p.name == axis;
-      if (!declared || m.params.Has(axis)) continue;
+      bool searched = false;
+      for (const auto& d : m.search) searched |= d.param == axis;
+      if (!declared || m.params.Has(axis) || searched) continue;
       applied.insert(axis);
       std::vector<ModelSpecEntry> next;
       for (const auto& v : variants)
@@ -177,6 +193,22 @@ void ExpandFeatureAxes(const framework::Config& top, Experiment* exp) {
     }
   }
   exp->models = std::move(out);
+}
+
+// The budget parameter successive halving varies for a model: the configured one, else
+// epochs, else iterations; "" when the model declares none (its candidates then run once
+// at full budget).
+std::string BudgetParam(const Experiment& exp, const ModelSpecEntry& m) {
+  const auto& specs = models::FindModel(m.type).params;
+  auto declared = [&](const std::string& n) {
+    for (const auto& p : specs)
+      if (p.name == n) return true;
+    return false;
+  };
+  if (!exp.halving_resource.empty()) return declared(exp.halving_resource) ? exp.halving_resource : "";
+  for (const char* n : {"epochs", "iterations"})
+    if (declared(n)) return n;
+  return "";
 }
 
 std::string FormatDouble(double v) {
@@ -251,6 +283,26 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
     framework::Config sec = model_sections.count(label) ? model_sections[label] : framework::Config();
     m.type = sec.GetString("type", label);
     sec.Erase("type");
+    const framework::Config written = sec;  // sec loses its search.* keys below
+    for (const auto& [k, v] : written.values()) {
+      if (k.rfind("search.", 0) != 0) continue;
+      const std::string param = k.substr(7);
+      const framework::ParamSpec* spec = nullptr;
+      try {
+        for (const auto& p : models::FindModel(m.type).params)
+          if (p.name == param) spec = &p;
+      } catch (const framework::UnknownIdError&) {
+        break;  // reported below, where the model is looked up
+      }
+      if (!spec)
+        throw ConfigError("search." + param + ": model " + label + " (" + m.type + ") has no hyperparameter '" +
+                          param + "' (from " + written.Origin(k) + ")");
+      if (sec.Has(param))
+        throw ConfigError("model " + label + " sets both " + param + " and search." + param + " (from " +
+                          written.Origin(k) + "); keep one");
+      m.search.push_back(ParseSearchDim(param, v, *spec, written.Origin(k)));
+      sec.Erase(k);
+    }
     m.params = sec;
     try {
       models::FindModel(m.type);
@@ -301,6 +353,44 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
                    << "); it adds no cells";
     }
   }
+  exp.tune = TuneStrategy::Parse(top.GetString(TopLevelSpecs(), "tune"));
+  bool any_search = false;
+  for (const auto& m : exp.models) any_search |= !m.search.empty();
+  if (any_search && exp.tune.kind == TuneStrategy::Kind::kNone)
+    throw ConfigError("experiment " + path + " has search.* spaces but tune = none; set tune = grid, random:N or halving");
+  if (!any_search && exp.tune.kind != TuneStrategy::Kind::kNone) {
+    RF_LOG(Warn) << "tune = " << exp.tune.ToString() << " but no model of " << path << " has a search.* space";
+  }
+  for (auto s : top.GetIntList("tune_seeds", {})) exp.tune_seeds.push_back(static_cast<uint64_t>(s));
+  if (exp.tune_seeds.empty()) exp.tune_seeds.push_back(exp.seeds.front());
+  exp.tune_sampling_seed = static_cast<uint64_t>(top.GetInt(TopLevelSpecs(), "tune_sampling_seed"));
+  exp.tune_variants = top.GetString(TopLevelSpecs(), "tune_variants") == "tune";
+  exp.halving_eta = static_cast<int>(top.GetInt(TopLevelSpecs(), "halving_eta"));
+  exp.halving_resource = top.GetString(TopLevelSpecs(), "halving_resource");
+  for (const auto& m : exp.models) {
+    if (m.search.empty()) continue;
+    // Candidates are drawn now so that a bad space (a range under grid, an invalid value)
+    // fails before any training.
+    const auto candidates = ExpandSearchSpace(m.search, exp.tune, exp.tune_sampling_seed);
+    const auto& specs = models::FindModel(m.type).params;
+    for (const auto& c : candidates) {
+      framework::Config probe = m.params;
+      probe.Merge(c);
+      probe.Validate(specs, "model " + m.label + " (" + m.type + ") with searched values " + c.Canonical());
+    }
+    if (!exp.halving_resource.empty()) {
+      bool declared = false;
+      for (const auto& p : specs) declared |= p.name == exp.halving_resource;
+      if (!declared && exp.tune.kind == TuneStrategy::Kind::kHalving) {
+        RF_LOG(Warn) << "model " << m.label << " has no '" << exp.halving_resource
+                     << "' hyperparameter: its candidates all run at full budget (one round)";
+      }
+    }
+    for (const auto& d : m.search)
+      if (exp.tune.kind == TuneStrategy::Kind::kHalving && d.param == BudgetParam(exp, m))
+        throw ConfigError("search." + d.param + ": the halving budget parameter cannot also be searched");
+  }
+
   if (!exp.baseline.empty()) {
     bool found = false;
     for (const auto& m : exp.models) found |= m.label == exp.baseline;
@@ -464,17 +554,82 @@ bool ShardFromEnvironment(int* index, int* count, const char* (*getenv_fn)(const
   return true;
 }
 
+namespace {
+
+// A tuning group: one search, whose chosen configuration serves every cell mapped to it.
+struct TuneGroup {
+  size_t dataset_index = 0;
+  std::string split;
+  double fraction = 1.0;
+  const ModelSpecEntry* model = nullptr;
+  std::string ablation = "none";
+  std::string id;  // stable, file-name safe
+  std::vector<framework::Config> candidates;
+  std::vector<HalvingRound> rounds;
+  std::string budget_param;           // "" = candidates run at the model's configured budget
+  std::vector<size_t> alive;          // candidates of the current round
+  std::vector<std::vector<double>> round_scores;  // [round][candidate], NaN = not run
+  size_t chosen = 0;
+  double chosen_score = 0;
+};
+
+struct TrialItem {
+  size_t group = 0;
+  int round = 0;
+  size_t candidate = 0;
+  uint64_t seed = 0;
+  CellSpec spec;
+  std::string dir;
+};
+
+// Waits until every dir has run.json (other shards sharing out_dir write theirs).
+void Barrier(const std::vector<std::string>& dirs, const RunOptions& options, const std::string& what) {
+  const framework::Stopwatch sw;
+  double next_note = 60;
+  for (;;) {
+    std::vector<std::string> missing;
+    for (const auto& d : dirs)
+      if (!framework::FileExists(d + "/run.json")) missing.push_back(d);
+    if (missing.empty()) return;
+    if (sw.Seconds() > options.barrier_timeout_seconds)
+      throw framework::Error("tuning barrier (" + what + "): " + std::to_string(missing.size()) +
+                             " trial(s) of other shards not finished after " +
+                             framework::FormatDuration(sw.Seconds()) + ", e.g. " + missing.front() +
+                             " (do all shards share the output folder, and are they running?)");
+    if (sw.Seconds() > next_note) {
+      // A shard that never started in this folder is the usual mistake: tuned sweeps need
+      // every shard to write into one shared output folder.
+      std::string absent;
+      for (int i = 0; i < options.shard_count; ++i)
+        if (!framework::FileExists(options.out_dir + "/shards/" + std::to_string(i) + ".started"))
+          absent += (absent.empty() ? "" : ", ") + std::to_string(i);
+      RF_LOG(Info) << "waiting for " << missing.size() << " trial(s) of other shards (" << what << ")"
+                   << (absent.empty() ? ""
+                                      : "; shard(s) " + absent + " have not started in " + options.out_dir +
+                                            " (a tuned sweep's shards must share one output folder)");
+      next_note += 60;
+    }
+    ::usleep(100000);
+  }
+}
+
+nlohmann::json ConfigJson(const framework::Config& c) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : c.values()) j[k] = v;
+  return j;
+}
+
+}  // namespace
+
 int RunExperiment(const Experiment& exp, const RunOptions& options, RunStats* stats) {
   if (options.shard_count < 1 || options.shard_index < 0 || options.shard_index >= options.shard_count)
     throw ConfigError("--shard must be i/n with 0 <= i < n");
   framework::MakeDirs(options.out_dir);
   framework::MakeDirs(options.out_dir + "/cells");
   const std::string cache = options.cache_dir;
+  const auto mine_index = [&](size_t i) { return static_cast<int>(i % options.shard_count) == options.shard_index; };
 
-  const auto grid = ExpandGrid(exp);
-  std::vector<size_t> mine;
-  for (size_t i = 0; i < grid.size(); ++i)
-    if (static_cast<int>(i % options.shard_count) == options.shard_index) mine.push_back(i);
+  auto grid = ExpandGrid(exp);
 
   // Datasets load lazily, once, in grid order.
   std::vector<std::unique_ptr<datasets::Dataset>> loaded(exp.datasets.size());
@@ -487,13 +642,215 @@ int RunExperiment(const Experiment& exp, const RunOptions& options, RunStats* st
     return *loaded[d];
   };
 
-  int ran = 0, skipped = 0;
+  int ran = 0, skipped = 0, trials_ran = 0, trials_skipped = 0, trials_mine = 0;
   double spent = 0;
   const framework::Stopwatch sweep_clock;
   // Each cell resets the kernel's RSS watermark (RunCell), so the sweep's peak is the max of
   // the cells' peaks and of the watermark between cells (dataset loading, generation).
   int64_t sweep_peak = 0;
   nlohmann::json manifest = nlohmann::json::array();
+  nlohmann::json trial_manifest = nlohmann::json::array();
+
+  // ---- Selection on validation: groups, then rounds of trials with a barrier after each.
+  std::vector<TuneGroup> groups;
+  std::vector<int> group_of(grid.size(), -1);
+  if (exp.tune.kind != TuneStrategy::Kind::kNone) {
+    double max_fraction = 0;
+    for (double f : exp.train_fractions) max_fraction = std::max(max_fraction, f);
+    for (size_t i = 0; i < grid.size(); ++i) {
+      const GridCell& c = grid[i];
+      const ModelSpecEntry* m = nullptr;
+      for (const auto& e : exp.models)
+        if (e.label == c.model_label) m = &e;
+      if (!m || m->search.empty()) continue;
+      const double frac = exp.tune_variants ? c.spec.train_fraction : max_fraction;
+      const std::string abl = exp.tune_variants ? c.ablation : "none";
+      int g = -1;
+      for (size_t k = 0; k < groups.size(); ++k)
+        if (groups[k].dataset_index == c.dataset_index && groups[k].split == c.spec.split &&
+            groups[k].fraction == frac && groups[k].model == m && groups[k].ablation == abl)
+          g = static_cast<int>(k);
+      if (g < 0) {
+        TuneGroup t;
+        t.dataset_index = c.dataset_index;
+        t.split = c.spec.split;
+        t.fraction = frac;
+        t.model = m;
+        t.ablation = abl;
+        framework::Hasher h;
+        h.Add(exp.datasets[c.dataset_index].name).Add(datasets::SplitSpec::Parse(c.spec.split).ToString())
+            .AddPod(frac).Add(m->label).Add(abl);
+        t.id = exp.datasets[c.dataset_index].name + "__" + m->label + (abl == "none" ? "" : abl) + "__" +
+               h.HexDigest().substr(0, 12);
+        t.candidates = ExpandSearchSpace(m->search, exp.tune, exp.tune_sampling_seed);
+        const int n = static_cast<int>(t.candidates.size());
+        t.budget_param = exp.tune.kind == TuneStrategy::Kind::kHalving ? BudgetParam(exp, *m) : "";
+        if (t.budget_param.empty()) {
+          t.rounds = {{n, 0}};
+        } else {
+          const int64_t max_budget = m->params.GetInt(models::FindModel(m->type).params, t.budget_param);
+          t.rounds = HalvingSchedule(n, max_budget, exp.halving_eta);
+        }
+        t.alive.resize(t.candidates.size());
+        std::iota(t.alive.begin(), t.alive.end(), size_t{0});
+        groups.push_back(std::move(t));
+        g = static_cast<int>(groups.size() - 1);
+      }
+      group_of[i] = g;
+    }
+  }
+
+  if (!groups.empty() && options.shard_count > 1) {
+    framework::MakeDirs(options.out_dir + "/shards");
+    char host[256] = {0};
+    ::gethostname(host, sizeof host - 1);
+    framework::WriteFileAtomic(options.out_dir + "/shards/" + std::to_string(options.shard_index) + ".started",
+                               std::string(host) + " " + std::to_string(::getpid()) + "\n");
+  }
+  size_t work_index = 0;  // global index over trials then cells: sharding and results order
+  int max_rounds = 0;
+  for (const auto& g : groups) max_rounds = std::max(max_rounds, static_cast<int>(g.rounds.size()));
+  // Views of (dataset, split, seed, fraction) without test rows; a few are kept.
+  std::map<std::tuple<size_t, std::string, uint64_t, double>, TrainValidView> views;
+  for (int round = 0; round < max_rounds; ++round) {
+    std::vector<TrialItem> items;
+    for (size_t g = 0; g < groups.size(); ++g) {
+      TuneGroup& t = groups[g];
+      if (round >= static_cast<int>(t.rounds.size())) continue;
+      for (size_t c : t.alive)
+        for (uint64_t seed : exp.tune_seeds) {
+          TrialItem it;
+          it.group = g;
+          it.round = round;
+          it.candidate = c;
+          it.seed = seed;
+          CellSpec& s = it.spec;
+          s.dataset_name = exp.datasets[t.dataset_index].name;
+          s.split = t.split;
+          s.seed = seed;
+          s.train_fraction = t.fraction;
+          s.model = t.model->type;
+          s.model_params = t.model->params;
+          s.model_params.Merge(t.candidates[c]);
+          if (!t.budget_param.empty())
+            s.model_params.Set(t.budget_param, std::to_string(t.rounds[round].budget), "successive halving round");
+          if (t.ablation != "none") s.model_params.Set("use_" + t.ablation.substr(1), "false", "ablation " + t.ablation);
+          s.eval = exp.eval;
+          s.threads = exp.threads;
+          s.valid_metric = exp.valid_metric;
+          s.cache_dir = cache;
+          items.push_back(std::move(it));
+        }
+    }
+    std::vector<std::string> dirs;
+    for (size_t n = 0; n < items.size(); ++n, ++work_index) {
+      TrialItem& it = items[n];
+      const TuneGroup& t = groups[it.group];
+      dataset(t.dataset_index);  // loads, and fixes the hash
+      framework::Hasher h;
+      h.Add(CellKey(it.spec, hashes[t.dataset_index])).Add("selection trial");
+      it.dir = options.out_dir + "/trials/" + t.id + "__r" + std::to_string(round) + "__" + h.HexDigest();
+      dirs.push_back(it.dir);
+      if (!mine_index(work_index)) continue;
+      ++trials_mine;
+      trial_manifest.push_back(it.dir.substr(options.out_dir.size() + 1));
+      if (framework::FileExists(it.dir + "/run.json")) {
+        ++trials_skipped;
+        continue;
+      }
+      const auto key = std::make_tuple(t.dataset_index, t.split, it.seed, t.fraction);
+      if (!views.count(key)) {
+        if (views.size() >= 4) views.clear();
+        const auto& data = dataset(t.dataset_index);
+        const auto split = datasets::LoadOrMakeSplit(data, datasets::SplitSpec::Parse(t.split), it.seed, cache);
+        views.emplace(key, MakeTrainValidView(data, split, t.fraction, it.seed));
+      }
+      framework::Stopwatch sw;
+      sweep_peak = std::max(sweep_peak, framework::PeakRssBytes());
+      TrialResult r = RunTrial(views.at(key), it.spec);
+      sweep_peak = std::max(sweep_peak, r.cell.peak_rss_bytes);
+      nlohmann::json j = r.cell.meta;
+      j["experiment"] = exp.name;
+      j["label"] = t.model->label;
+      j["ablation"] = t.ablation;
+      j["role"] = "trial";
+      j["cell_index"] = work_index;
+      j["data_hash"] = framework::ToHex(hashes[t.dataset_index]);
+      nlohmann::json space = nlohmann::json::object();
+      for (const auto& d : t.model->search) space[d.param] = d.ToString();
+      nlohmann::json params = ConfigJson(t.candidates[it.candidate]);
+      if (!t.budget_param.empty()) params[t.budget_param] = std::to_string(t.rounds[round].budget);
+      j["tuning"] = {{"group", t.id},
+                     {"dataset", exp.datasets[t.dataset_index].name},
+                     {"split", t.split},
+                     {"train_fraction", t.fraction},
+                     {"model", t.model->label},
+                     {"ablation", t.ablation},
+                     {"strategy", exp.tune.ToString()},
+                     {"space", space},
+                     {"valid_metric", exp.valid_metric},
+                     {"round", round},
+                     {"rounds", t.rounds.size()},
+                     {"budget_param", t.budget_param},
+                     {"budget", t.budget_param.empty() ? nlohmann::json() : nlohmann::json(t.rounds[round].budget)},
+                     {"candidate", it.candidate},
+                     {"candidates", t.candidates.size()},
+                     {"params", params},
+                     {"tune_seed", it.seed}};
+      framework::MakeDirs(it.dir);
+      framework::WriteFileAtomic(it.dir + "/run.json", j.dump(2) + "\n");
+      ++trials_ran;
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%s=%.4f", exp.valid_metric.c_str(), r.score);
+      RF_LOG(Info) << "[trial r" << round << "] " << t.model->label << (t.ablation == "none" ? "" : " " + t.ablation)
+                   << " " << t.candidates[it.candidate].Canonical()
+                   << (t.budget_param.empty() ? "" : " " + t.budget_param + "=" + std::to_string(t.rounds[round].budget))
+                   << " seed=" << it.seed << ": valid " << buf << " (" << framework::FormatDuration(sw.Seconds()) << ")";
+    }
+    if (options.shard_count > 1) Barrier(dirs, options, "round " + std::to_string(round));
+    // Every shard reads the same files, so every shard computes the same survivors.
+    std::vector<std::vector<std::pair<double, int>>> sums(groups.size());
+    for (size_t g = 0; g < groups.size(); ++g) sums[g].assign(groups[g].candidates.size(), {0.0, 0});
+    for (const auto& it : items) {
+      const auto j = nlohmann::json::parse(framework::ReadFile(it.dir + "/run.json"));
+      const double v = j["score"].is_number() ? j["score"].get<double>() : std::nan("");
+      auto& [sum, n] = sums[it.group][it.candidate];
+      sum += v;
+      ++n;
+    }
+    for (size_t g = 0; g < groups.size(); ++g) {
+      TuneGroup& t = groups[g];
+      if (round >= static_cast<int>(t.rounds.size())) continue;
+      std::vector<double> scores(t.candidates.size(), std::nan(""));
+      for (size_t c : t.alive) scores[c] = sums[g][c].first / std::max(1, sums[g][c].second);
+      t.round_scores.push_back(scores);
+      const bool last = round + 1 == static_cast<int>(t.rounds.size());
+      if (last) {
+        // Ties go to the lower candidate index: candidates are in the space's fixed order.
+        t.chosen = RankScores(scores, 1).front();
+        t.chosen_score = scores[t.chosen];
+        RF_LOG(Info) << "tuned " << t.model->label << (t.ablation == "none" ? "" : " " + t.ablation) << " on "
+                     << exp.datasets[t.dataset_index].name << " " << t.split << " frac=" << t.fraction << ": "
+                     << t.candidates[t.chosen].Canonical() << " (valid " << exp.valid_metric << " " << t.chosen_score
+                     << ")";
+      } else {
+        t.alive = HalvingSurvivors(scores, t.alive, static_cast<size_t>(t.rounds[round + 1].configs));
+      }
+    }
+  }
+  views.clear();
+  for (size_t i = 0; i < grid.size(); ++i) {
+    if (group_of[i] < 0) continue;
+    const TuneGroup& t = groups[group_of[i]];
+    for (const auto& [k, v] : t.candidates[t.chosen].values())
+      grid[i].spec.model_params.Set(k, v, "chosen on validation (" + exp.tune.ToString() + ", group " + t.id + ")");
+  }
+
+  // ---- The grid's cells, each with its chosen configuration.
+  std::vector<size_t> mine;
+  const size_t first_cell = work_index;
+  for (size_t i = 0; i < grid.size(); ++i)
+    if (mine_index(first_cell + i)) mine.push_back(i);
   for (size_t n = 0; n < mine.size(); ++n) {
     const GridCell& cell = grid[mine[n]];
     const auto& data = dataset(cell.dataset_index);
@@ -517,7 +874,17 @@ int RunExperiment(const Experiment& exp, const RunOptions& options, RunStats* st
     r.meta["label"] = cell.model_label;
     r.meta["ablation"] = cell.ablation;
     r.meta["key"] = key;
-    r.meta["cell_index"] = mine[n];
+    r.meta["cell_index"] = first_cell + mine[n];
+    r.meta["role"] = "test";
+    if (group_of[mine[n]] >= 0) {
+      const TuneGroup& t = groups[group_of[mine[n]]];
+      r.meta["tuned"] = {{"group", t.id},
+                         {"strategy", exp.tune.ToString()},
+                         {"chosen", ConfigJson(t.candidates[t.chosen])},
+                         {"valid_metric", exp.valid_metric},
+                         {"valid_score", t.chosen_score},
+                         {"inherited", t.ablation != cell.ablation || t.fraction != cell.spec.train_fraction}};
+    }
     WriteCellOutputs(dir, spec, target, r);
     ++ran;
     spent += sw.Seconds();
@@ -538,10 +905,13 @@ int RunExperiment(const Experiment& exp, const RunOptions& options, RunStats* st
                                                 r.meta.value("test_interactions", int64_t{0}))
                  << " (" << framework::FormatDuration(sw.Seconds()) << ", ETA " << framework::FormatDuration(eta) << ")";
   }
-  if (skipped > 0) RF_LOG(Info) << "resumed: skipped " << skipped << " finished cell(s)";
+  if (skipped > 0 || trials_skipped > 0) {
+    RF_LOG(Info) << "resumed: skipped " << skipped << " finished cell(s)"
+                 << (trials_skipped > 0 ? " and " + std::to_string(trials_skipped) + " finished trial(s)" : "");
+  }
   sweep_peak = std::max(sweep_peak, framework::PeakRssBytes());
   RF_LOG(Info) << "sweep peak RSS " << sweep_peak / 1048576 << " MB (" << ran << " cell(s) run, " << skipped
-               << " skipped)";
+               << " skipped" << (trials_mine > 0 ? ", " + std::to_string(trials_ran) + " trial(s) run" : "") << ")";
 
   nlohmann::json meta;
   meta["experiment"] = exp.name;
@@ -549,6 +919,10 @@ int RunExperiment(const Experiment& exp, const RunOptions& options, RunStats* st
   meta["file"] = exp.file;
   meta["config"] = exp.raw.ToJson();
   meta["cells"] = manifest;
+  if (!groups.empty()) {
+    meta["trials"] = trial_manifest;
+    meta["trials_total"] = first_cell;
+  }
   meta["shard"] = std::to_string(options.shard_index) + "/" + std::to_string(options.shard_count);
   meta["git_commit"] = framework::GitCommit();
   meta["baseline"] = exp.baseline;
@@ -564,61 +938,156 @@ int RunExperiment(const Experiment& exp, const RunOptions& options, RunStats* st
                                : "experiment.shard" + std::to_string(options.shard_index) + ".json";
   framework::WriteFileAtomic(options.out_dir + "/" + manifest_name, meta.dump(2) + "\n");
   WriteResultsCsv(options.out_dir);
+  if (options.shard_count == 1) WriteTuningJson(options.out_dir);
   if (stats) {
     stats->ran = ran;
     stats->skipped = skipped;
     stats->total = static_cast<int>(mine.size());
+    stats->trials_ran = trials_ran;
+    stats->trials_skipped = trials_skipped;
+    stats->trials_total = trials_mine;
     stats->seconds = sweep_clock.Seconds();
     stats->peak_rss_bytes = sweep_peak;
   }
   return ran;
 }
 
-void WriteResultsCsv(const std::string& out_dir) {
+namespace {
+
+// The manifests' cell and trial folders (relative to out_dir), and the experiment name.
+struct ManifestLists {
+  std::string experiment;
+  std::set<std::string> cells, trials;
+};
+
+ManifestLists ListFromManifests(const std::string& out_dir) {
   // The manifests name the grid's cells; stale cells from other configurations in the same
   // folder are not part of this experiment's results.
-  std::set<std::string> cells;
-  std::string experiment;
+  ManifestLists out;
   for (const auto& entry : fs::directory_iterator(out_dir)) {
     const std::string fname = entry.path().filename().string();
     if (fname.rfind("experiment", 0) != 0 || entry.path().extension() != ".json") continue;
     const auto j = nlohmann::json::parse(framework::ReadFile(entry.path().string()));
-    experiment = j.value("experiment", "");
-    for (const auto& c : j["cells"]) cells.insert(c.get<std::string>());
+    out.experiment = j.value("experiment", "");
+    for (const auto& c : j["cells"]) out.cells.insert(c.get<std::string>());
+    if (j.contains("trials"))
+      for (const auto& c : j["trials"]) out.trials.insert(c.get<std::string>());
   }
-  // Rows follow the grid order (cell_index), so results.csv reads like the experiment file.
+  return out;
+}
+
+// Finished run.json files of the listed folders, in cell_index order.
+std::vector<nlohmann::json> ReadRuns(const std::string& out_dir, const std::set<std::string>& dirs) {
   std::vector<std::pair<int64_t, nlohmann::json>> runs;
-  for (const auto& c : cells) {
+  for (const auto& c : dirs) {
     const std::string run = out_dir + "/" + c + "/run.json";
     if (!framework::FileExists(run)) continue;  // another shard's unfinished cell
     auto j = nlohmann::json::parse(framework::ReadFile(run));
     runs.emplace_back(j.value("cell_index", int64_t{0}), std::move(j));
   }
   std::stable_sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<nlohmann::json> out;
+  for (auto& [i, j] : runs) out.push_back(std::move(j));
+  return out;
+}
+
+std::string CsvQuote(const std::string& s) {
+  std::string quoted = "\"";
+  for (char c : s) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + '"';
+}
+
+std::string ParamsField(const nlohmann::json& params) {
+  std::string s;
+  for (const auto& [k, v] : params.items()) s += (s.empty() ? "" : ";") + k + "=" + v.get<std::string>();
+  return s;
+}
+
+}  // namespace
+
+void WriteResultsCsv(const std::string& out_dir) {
+  const ManifestLists lists = ListFromManifests(out_dir);
+  // Rows follow the work order (cell_index): trials, then the grid as the file reads.
+  std::vector<nlohmann::json> runs = ReadRuns(out_dir, lists.trials);
+  for (auto& j : ReadRuns(out_dir, lists.cells)) runs.push_back(std::move(j));
   std::ostringstream csv;
-  // `features` (last, so the earlier columns keep their positions) is what the cell actually
-  // read per modality, from run.json: "image=image:mobilenet_v2;text=text:glove:100", a
-  // masked modality as "image=absent"; empty for models that read no frozen features.
-  csv << "experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value,features\n";
-  for (const auto& [index, j] : runs) {
+  // `features` is what the cell actually read per modality, from run.json:
+  // "image=image:mobilenet_v2;text=text:glove:100", a masked modality as "image=absent";
+  // empty for models that read no frozen features. `role` and `params` (appended last so the
+  // earlier columns keep their positions) tell selection trials (validation metrics) from
+  // test cells and name the searched values.
+  csv << "experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value,features,role,params\n";
+  for (const auto& j : runs) {
     const auto& cfg = j["config"];
     std::string features;
     if (j.contains("modalities"))
       for (const auto& u : j["modalities"])
         features += (features.empty() ? "" : ";") + u.value("modality", std::string("?")) + "=" +
                     (u.value("available", true) ? u.value("spec", std::string()) : std::string("absent"));
-    std::string quoted = "\"";
-    for (char c : features) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-    quoted += '"';
+    const std::string role = j.value("role", std::string("test"));
+    std::string params;
+    if (j.contains("tuning")) params = ParamsField(j["tuning"]["params"]);
+    else if (j.contains("tuned")) params = ParamsField(j["tuned"]["chosen"]);
+    const std::string tail = CsvQuote(features) + "," + role + "," + CsvQuote(params);
     for (const auto& m : j["metrics"]) {
-      csv << experiment << "," << cfg["dataset"].get<std::string>() << "," << '"'
+      csv << lists.experiment << "," << cfg["dataset"].get<std::string>() << "," << '"'
           << cfg["split"].get<std::string>() << '"' << "," << FormatDouble(cfg["train_fraction"].get<double>())
           << "," << cfg["seed"].get<uint64_t>() << "," << j["label"].get<std::string>() << ","
           << j.value("ablation", std::string("none")) << "," << m["metric"].get<std::string>() << "," << m["k"].get<int>() << ","
-          << FormatDouble(m["value"].get<double>()) << "," << quoted << "\n";
+          << FormatDouble(m["value"].get<double>()) << "," << tail << "\n";
     }
   }
   framework::WriteFileAtomic(out_dir + "/results.csv", csv.str());
+}
+
+void WriteTuningJson(const std::string& out_dir) {
+  const ManifestLists lists = ListFromManifests(out_dir);
+  const auto trials = ReadRuns(out_dir, lists.trials);
+  if (trials.empty()) return;
+  const auto cells = ReadRuns(out_dir, lists.cells);
+  std::vector<std::string> order;
+  std::map<std::string, nlohmann::json> groups;
+  for (const auto& j : trials) {
+    const auto& t = j["tuning"];
+    const std::string id = t["group"].get<std::string>();
+    if (!groups.count(id)) {
+      order.push_back(id);
+      nlohmann::json g;
+      for (const char* k : {"group", "dataset", "split", "train_fraction", "model", "ablation", "strategy", "space",
+                            "valid_metric", "rounds", "budget_param", "candidates"})
+        g[k] = t[k];
+      g["trials"] = nlohmann::json::array();
+      g["seconds"] = 0.0;
+      groups[id] = g;
+    }
+    auto& g = groups[id];
+    g["trials"].push_back({{"round", t["round"]},
+                           {"candidate", t["candidate"]},
+                           {"budget", t["budget"]},
+                           {"params", t["params"]},
+                           {"seed", t["tune_seed"]},
+                           {"score", j["score"]},
+                           {"seconds", j.value("total_seconds", 0.0)},
+                           {"epochs_run", j["curve"].size()}});
+    g["seconds"] = g["seconds"].get<double>() + j.value("total_seconds", 0.0);
+  }
+  for (const auto& c : cells) {
+    if (!c.contains("tuned")) continue;
+    const std::string id = c["tuned"]["group"].get<std::string>();
+    if (groups.count(id) && !groups[id].contains("chosen")) {
+      groups[id]["chosen"] = c["tuned"]["chosen"];
+      groups[id]["chosen_score"] = c["tuned"]["valid_score"];
+    }
+  }
+  nlohmann::json out;
+  out["experiment"] = lists.experiment;
+  out["groups"] = nlohmann::json::array();
+  for (const auto& id : order) {
+    auto& g = groups[id];
+    g["n_trials"] = g["trials"].size();
+    out["groups"].push_back(g);
+  }
+  framework::WriteFileAtomic(out_dir + "/tuning.json", out.dump(2) + "\n");
 }
 
 }  // namespace recfuse::experiments
@@ -661,10 +1130,11 @@ int MergeShards(const std::string& out_dir, const std::vector<std::string>& shar
 
   nlohmann::json first;
   std::string first_file;
-  std::map<int64_t, std::string> cells;  // cell_index -> relative cell dir
+  std::map<int64_t, std::string> cells;   // cell_index -> relative cell dir
+  std::map<int64_t, std::string> trials;  // the same for selection trials
   std::vector<std::pair<std::string, std::string>> copies;  // from, rel
   std::set<std::string> listed;
-  int64_t peak = 0, total = -1;
+  int64_t peak = 0, total = -1, trials_total = -1;
   std::set<int> shards_seen;
   int shard_count = 0;
   for (const auto& src : sources) {
@@ -686,8 +1156,12 @@ int MergeShards(const std::string& out_dir, const std::vector<std::string>& shar
         shard_count = std::max(shard_count, m["shard_count"].get<int>());
         shards_seen.insert(m["shard_index"].get<int>());
       }
-      for (const auto& c : m["cells"]) {
-        const std::string rel = c.get<std::string>();
+      if (m.contains("trials_total")) trials_total = m["trials_total"].get<int64_t>();
+      std::vector<std::pair<std::string, bool>> listed_here;  // rel, is trial
+      for (const auto& c : m["cells"]) listed_here.emplace_back(c.get<std::string>(), false);
+      if (m.contains("trials"))
+        for (const auto& c : m["trials"]) listed_here.emplace_back(c.get<std::string>(), true);
+      for (const auto& [rel, is_trial] : listed_here) {
         if (!listed.insert(rel).second) continue;
         const std::string from = src + "/" + rel;
         const std::string to = out_dir + "/" + rel;
@@ -695,7 +1169,7 @@ int MergeShards(const std::string& out_dir, const std::vector<std::string>& shar
           throw ConfigError(from + ": cell listed in " + file + " is not finished (no run.json); resume that shard first");
         if (!same_dir(src) && !framework::FileExists(to + "/run.json")) copies.emplace_back(from, rel);
         const auto run = nlohmann::json::parse(framework::ReadFile(from + "/run.json"));
-        cells[run.value("cell_index", int64_t{0})] = rel;
+        (is_trial ? trials : cells)[run.value("cell_index", int64_t{0})] = rel;
       }
     }
   }
@@ -710,8 +1184,13 @@ int MergeShards(const std::string& out_dir, const std::vector<std::string>& shar
     throw ConfigError("merge: " + std::to_string(cells.size()) + " finished cells, but the grid has " +
                       std::to_string(total));
 
+  if (trials_total >= 0 && static_cast<int64_t>(trials.size()) != trials_total)
+    throw ConfigError("merge: " + std::to_string(trials.size()) + " finished selection trials, but the search has " +
+                      std::to_string(trials_total));
+
   // Everything checked: only now is out_dir touched.
   framework::MakeDirs(out_dir + "/cells");
+  if (!trials.empty()) framework::MakeDirs(out_dir + "/trials");
   for (const auto& [from, rel] : copies) {
     // Copy into a temporary sibling, then rename: a killed merge leaves no half cell that a
     // later run would take for finished.
@@ -727,6 +1206,11 @@ int MergeShards(const std::string& out_dir, const std::vector<std::string>& shar
   nlohmann::json list = nlohmann::json::array();
   for (const auto& [index, rel] : cells) list.push_back(rel);
   meta["cells"] = list;
+  if (!trials.empty()) {
+    nlohmann::json tl = nlohmann::json::array();
+    for (const auto& [index, rel] : trials) tl.push_back(rel);
+    meta["trials"] = tl;
+  }
   meta["shard"] = "merged";
   meta["shard_index"] = 0;
   meta["shard_count"] = 1;
@@ -741,6 +1225,7 @@ int MergeShards(const std::string& out_dir, const std::vector<std::string>& shar
   }
   framework::WriteFileAtomic(out_dir + "/experiment.json", meta.dump(2) + "\n");
   WriteResultsCsv(out_dir);
+  WriteTuningJson(out_dir);
   return static_cast<int>(cells.size());
 }
 

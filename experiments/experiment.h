@@ -36,12 +36,23 @@
 // model whose ParamSpecs contain `use_X`, a cell with use_X=false; models without it get no
 // such cell (an ablation that does not apply is not an error: a sweep mixes classic and
 // multimodal models). `none` is the full model and is always run.
+//
+// Tuning (`tune = grid | random:N | halving[:N]`, `search.<param> = ...` in model sections,
+// experiments/tuning.h): before a tuned model's cells run, selection trials train it on the
+// training split and score it on validation (valid_metric) for each candidate; the best
+// candidate per (dataset, split, model), and per train fraction and ablation when
+// `tune_variants = tune`, is then trained and tested for every seed. By default
+// (`tune_variants = inherit`) ablations and sparsity levels reuse the configuration chosen
+// for the full model on the largest train fraction. Trials are work items like cells:
+// sharded, resumable, stored under OUT/trials/; between halving rounds (and before the final
+// cells) every shard waits until all shards' trials of the round are in OUT (shared folder).
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "experiments/cell.h"
+#include "experiments/tuning.h"
 #include "framework/config.h"
 
 namespace recfuse::experiments {
@@ -58,6 +69,7 @@ struct ModelSpecEntry {
   std::string label;  // name in results (e.g. "bpr-d32")
   std::string type;   // registry name
   framework::Config params;
+  std::vector<SearchDim> search;  // search.* keys of the model's section; empty = not tuned
 };
 
 struct Experiment {
@@ -74,6 +86,13 @@ struct Experiment {
   std::string baseline;  // model label significance is tested against
   std::string valid_metric = "ndcg@10";
   std::vector<std::string> ablations = {"none"};  // "none" first, then "-X" entries
+  // Hyperparameter search (experiments/tuning.h, docs/tuning.md).
+  TuneStrategy tune;
+  std::vector<uint64_t> tune_seeds;  // seeds of a trial; default: the first of `seeds`
+  uint64_t tune_sampling_seed = 0;   // stream of random:N / halving:N draws
+  bool tune_variants = false;        // true: ablations and sparsity levels are tuned themselves
+  int halving_eta = 3;
+  std::string halving_resource;      // budget parameter; "" = epochs, else iterations, if declared
   framework::Config raw;  // everything, as read and overridden
 };
 
@@ -111,12 +130,18 @@ bool ShardFromEnvironment(int* index, int* count, const char* (*getenv)(const ch
 
 struct RunOptions {
   std::string out_dir;
+  // How long a shard waits at a tuning barrier for the other shards' trials (they share
+  // out_dir) before giving up, naming the missing trials.
+  double barrier_timeout_seconds = 7 * 24 * 3600.0;
   std::string cache_dir;  // split cache; default DefaultCacheDir()
   int shard_index = 0;    // run cells with index % shard_count == shard_index
   int shard_count = 1;
 };
 
 struct RunStats {
+  int trials_ran = 0;     // selection trials run now
+  int trials_skipped = 0; // finished trials found (resume)
+  int trials_total = 0;   // trials of this shard
   int ran = 0;            // cells run now
   int skipped = 0;        // finished cells found and skipped (resume)
   int total = 0;          // cells of this shard
@@ -142,12 +167,21 @@ int RunExperiment(const Experiment& exp, const RunOptions& options, RunStats* st
 // Returns the number of cells merged.
 int MergeShards(const std::string& out_dir, const std::vector<std::string>& shard_dirs);
 
+// Writes OUT/tuning.json from the selection trials and tuned cells the manifests list: per
+// tuning group (dataset, split, fraction, model[, ablation]) the strategy, the search space,
+// every trial (round, budget, params, seed, score, seconds), the mean score of every
+// candidate per round and the chosen configuration. No file when nothing was tuned.
+void WriteTuningJson(const std::string& out_dir);
+
 // Stable key of a cell: config + data hash + code version. A finished cell with this key is
 // skipped on resume.
 std::string CellKey(const CellSpec& spec, uint64_t data_hash);
 
 // Collects every finished cell's metrics under out_dir into results.csv (long format):
-// experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value in grid order.
+// experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value,features,role,params
+// with selection trials first (role "trial": validation metrics; params = the candidate's
+// search values and budget), then the grid's cells in grid order (role "test"; params = the
+// configuration chosen on validation, empty for untuned models).
 void WriteResultsCsv(const std::string& out_dir);
 
 }  // namespace recfuse::experiments

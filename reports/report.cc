@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -127,21 +128,25 @@ std::vector<ResultRow> ReadResultsCsv(const std::string& path) {
   framework::LineCursor cursor(text);
   std::string_view line;
   std::vector<ResultRow> rows;
-  const std::vector<std::string> current = {"experiment", "dataset", "split", "train_fraction", "seed", "model",
-                                            "ablation", "metric", "k", "value", "features"};
-  // Older layouts: without `features` (10 columns), and before ablations (9).
+  const std::vector<std::string> tuned = {"experiment", "dataset", "split", "train_fraction", "seed", "model",
+                                          "ablation", "metric", "k", "value", "features", "role", "params"};
+  // Older layouts: without `role,params` (11 columns), without `features` (10), and before
+  // ablations (9).
+  std::vector<std::string> current(tuned.begin(), tuned.end() - 2);
   std::vector<std::string> no_features = current;
   no_features.pop_back();
   std::vector<std::string> legacy = no_features;
   legacy.erase(legacy.begin() + 6);
   std::vector<std::string> header;
   if (cursor.Next(&line)) header = ParseCsvLine(line);
-  if (header != current && header != no_features && header != legacy)
-    throw framework::DataError(
-        path, 1, "header must be experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value,features");
+  if (header != tuned && header != current && header != no_features && header != legacy)
+    throw framework::DataError(path, 1,
+                               "header must be experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,"
+                               "value,features,role,params");
   // The 9-column layout predates ablations: every row is a full model.
   const size_t shift = header == legacy ? 0 : 1;
-  const bool has_features = header == current;
+  const bool has_features = header == current || header == tuned;
+  const bool has_role = header == tuned;
   while (cursor.Next(&line)) {
     if (line.empty()) continue;
     const auto f = ParseCsvLine(line);
@@ -163,6 +168,12 @@ std::vector<ResultRow> ReadResultsCsv(const std::string& path) {
     if (r.ablation.empty()) throw framework::DataError(path, cursor.line_number(), "empty ablation field");
     r.metric = f[6 + shift];
     if (has_features) r.features = f[10];
+    if (has_role) {
+      r.role = f[11];
+      r.params = f[12];
+      if (r.role != "trial" && r.role != "test")
+        throw framework::DataError(path, cursor.line_number(), "role must be trial or test, got '" + r.role + "'");
+    }
     rows.push_back(std::move(r));
   }
   return rows;
@@ -276,13 +287,181 @@ std::set<SigKey> SignificanceVsBaseline(const std::vector<json>& runs, const std
   return out;
 }
 
+// The hyperparameter search, from tuning.json: per group an HTML block (space, chosen
+// values, cost), a two-panel chart spec, and the LaTeX appendix rows.
+struct TuningSection {
+  std::string html;
+  std::vector<std::pair<std::string, json>> charts;  // div id, Vega-Lite spec
+  std::string tex;
+};
+
+// How much of the spread of round-0 scores a parameter explains: the correlation ratio eta^2
+// (between-value sum of squares over total), numeric parameters with more than 6 distinct
+// values binned into 4 equal-count bins first. NaN when the scores do not vary.
+double CorrelationRatio(const std::vector<std::string>& values, const std::vector<double>& scores) {
+  std::vector<std::string> keys = values;
+  std::set<std::string> distinct(values.begin(), values.end());
+  std::vector<double> num(values.size());
+  bool numeric = true;
+  for (size_t i = 0; i < values.size(); ++i) numeric &= framework::ParseDouble(values[i], &num[i]);
+  if (numeric && distinct.size() > 6) {
+    std::vector<size_t> order(values.size());
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return num[a] < num[b]; });
+    for (size_t r = 0; r < order.size(); ++r) keys[order[r]] = std::to_string(r * 4 / order.size());
+  }
+  double mean = 0;
+  for (double v : scores) mean += v;
+  mean /= static_cast<double>(scores.size());
+  std::map<std::string, std::pair<double, int>> by;
+  double total = 0;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    by[keys[i]].first += scores[i];
+    by[keys[i]].second += 1;
+    total += (scores[i] - mean) * (scores[i] - mean);
+  }
+  if (!(total > 0)) return std::nan("");
+  double between = 0;
+  for (const auto& [k, sn] : by) {
+    const double m = sn.first / sn.second;
+    between += sn.second * (m - mean) * (m - mean);
+  }
+  return between / total;
+}
+
+TuningSection BuildTuningSection(const std::string& results_dir) {
+  TuningSection out;
+  const std::string path = results_dir + "/tuning.json";
+  if (!framework::FileExists(path)) return out;
+  json tuning;
+  try {
+    tuning = json::parse(framework::ReadFile(path));
+  } catch (const json::exception& e) {
+    throw framework::DataError(path, 1, std::string("not valid JSON: ") + e.what());
+  }
+  std::ostringstream html, tex;
+  html << "<h2>Hyperparameter search</h2>\n<p>Each tuned model was selected on the <b>validation</b> split only "
+          "(its trials never see test rows); the chosen configuration was then trained and tested for every seed. "
+          "Scores are the validation selection metric, mean over the tuning seeds.</p>\n";
+  tex << "% Hyperparameter search (recfuse): search spaces and the values chosen on validation.\n"
+         "\\begin{tabular}{lllll}\n\\hline\nModel & Dataset & Parameter & Search space & Chosen \\\\\n\\hline\n";
+  int n = 0;
+  for (const auto& g : tuning.value("groups", json::array())) {
+    const std::string model = g.value("model", "?");
+    const std::string ablation = g.value("ablation", "none");
+    const std::string metric = g.value("valid_metric", "score");
+    const json chosen = g.value("chosen", json::object());
+    const json space = g.value("space", json::object());
+    html << "<h3>" << Html(model) << (ablation == "none" ? "" : " " + Html(ablation)) << " &middot; "
+         << Html(g.value("dataset", "")) << " &middot; " << Html(g.value("split", "")) << " &middot; train fraction "
+         << g.value("train_fraction", 1.0) << "</h3>\n<p><small>" << Html(g.value("strategy", "")) << ", "
+         << g.value("candidates", 0) << " candidate(s), " << g.value("rounds", 1) << " round(s)"
+         << (g.value("budget_param", std::string()).empty() ? ""
+                                                            : " over budget <code>" + Html(g["budget_param"].get<std::string>()) + "</code>")
+         << ", " << g.value("n_trials", 0) << " trial(s), " << framework::FormatDuration(g.value("seconds", 0.0))
+         << " of training and validation; chosen " << Html(metric) << " = "
+         << (g.contains("chosen_score") && g["chosen_score"].is_number() ? Fmt(g["chosen_score"].get<double>()) : "&ndash;")
+         << ".</small></p>\n<table><tr><th>parameter</th><th>search space</th><th>chosen</th></tr>\n";
+    for (const auto& [param, text] : space.items()) {
+      const std::string c = chosen.contains(param) ? chosen[param].get<std::string>() : "";
+      html << "<tr><td>" << Html(param) << "</td><td>" << Html(text.get<std::string>()) << "</td><td><b>" << Html(c)
+           << "</b></td></tr>\n";
+      tex << Latex(model) << " & " << Latex(g.value("dataset", "")) << " & " << Latex(param) << " & "
+          << Latex(text.get<std::string>()) << " & " << Latex(c) << " \\\\\n";
+    }
+    html << "</table>\n";
+    // Trials in run order; the most important parameter by eta^2 on round 0 (every candidate).
+    json data = json::array();
+    std::map<std::string, std::vector<std::string>> values;
+    std::vector<double> scores0;
+    int t = 0;
+    for (const auto& tr : g.value("trials", json::array())) {
+      ++t;
+      if (!tr["score"].is_number()) continue;
+      const double score = tr["score"].get<double>();
+      std::string label;
+      for (const auto& [k, v] : tr["params"].items()) label += (label.empty() ? "" : " ") + k + "=" + v.get<std::string>();
+      json row = {{"trial", t}, {"score", score}, {"round", "round " + std::to_string(tr.value("round", 0))},
+                  {"params", label}};
+      for (const auto& [param, text] : space.items()) {
+        const std::string v = tr["params"].contains(param) ? tr["params"][param].get<std::string>() : "";
+        double num = 0;
+        row["p_" + param] = framework::ParseDouble(v, &num) ? json(num) : json(v);
+        if (tr.value("round", 0) == 0) values[param].push_back(v);
+      }
+      if (tr.value("round", 0) == 0) scores0.push_back(score);
+      data.push_back(row);
+    }
+    std::string important;
+    double best_eta = -1;
+    for (const auto& [param, vals] : values) {
+      const double e = CorrelationRatio(vals, scores0);
+      if (std::isfinite(e) && e > best_eta) {
+        best_eta = e;
+        important = param;
+      }
+    }
+    if (important.empty() && !space.empty()) important = space.begin().key();
+    if (data.empty() || important.empty()) continue;
+    char eta_buf[64] = "";
+    if (best_eta >= 0) std::snprintf(eta_buf, sizeof eta_buf, " (&eta;&sup2; = %.2f of the round-0 score variance)", best_eta);
+    html << "<p><small>Most important parameter: <code>" << Html(important) << "</code>" << eta_buf
+         << ".</small></p><div id=chart-tune-" << n << " class=chart></div>\n";
+    const std::string space_text = space.contains(important) ? space[important].get<std::string>() : "";
+    bool numeric_param = true;
+    for (const auto& row : data) numeric_param &= row["p_" + important].is_number();
+    json x_param = {{"field", "p_" + important}, {"type", numeric_param ? "quantitative" : "nominal"},
+                    {"title", important}};
+    // Log axis for loguniform ranges and for positive lists spanning two decades or more.
+    double lo = INFINITY, hi = 0;
+    if (numeric_param)
+      for (const auto& row : data) {
+        lo = std::min(lo, row["p_" + important].get<double>());
+        hi = std::max(hi, row["p_" + important].get<double>());
+      }
+    if (numeric_param && (space_text.rfind("loguniform", 0) == 0 || (lo > 0 && hi / lo >= 100)))
+      x_param["scale"] = {{"type", "log"}};
+    const json color = {{"field", "round"}, {"type", "nominal"}, {"title", "halving round"}};
+    const json y = {{"field", "score"}, {"type", "quantitative"}, {"title", "validation " + metric},
+                    {"scale", {{"zero", false}}}};
+    const json tooltip = json::array({{{"field", "params"}}, {{"field", "score"}, {"format", ".4f"}}});
+    json spec = {{"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},
+                 {"data", {{"values", data}}},
+                 {"hconcat",
+                  json::array({{{"width", 420},
+                                {"height", 220},
+                                {"title", "score by trial"},
+                                {"mark", {{"type", "point"}, {"filled", true}, {"size", 60}}},
+                                {"encoding",
+                                 {{"x", {{"field", "trial"}, {"type", "quantitative"}, {"title", "trial (run order)"}}},
+                                  {"y", y},
+                                  {"color", color},
+                                  {"tooltip", tooltip}}}},
+                               {{"width", 420},
+                                {"height", 220},
+                                {"title", "score by " + important},
+                                {"mark", {{"type", "point"}, {"filled", true}, {"size", 60}}},
+                                {"encoding", {{"x", x_param}, {"y", y}, {"color", color}, {"tooltip", tooltip}}}}})}};
+    out.charts.emplace_back("chart-tune-" + std::to_string(n), spec);
+    ++n;
+  }
+  tex << "\\hline\n\\end{tabular}\n";
+  out.html = html.str();
+  out.tex = tex.str();
+  return out;
+}
+
 }  // namespace
 
 void BuildReport(const std::string& results_dir) {
   const std::string csv_path = results_dir + "/results.csv";
   if (!framework::FileExists(csv_path))
     throw framework::IoError(csv_path + ": not found (is this a 'recfuse run' output folder?)");
-  const auto rows = ReadResultsCsv(csv_path);
+  // Selection trials carry validation metrics; every table and chart below is about test
+  // metrics, so they are set apart (the search section reads tuning.json).
+  std::vector<ResultRow> rows;
+  for (auto& r : ReadResultsCsv(csv_path))
+    if (r.role != "trial") rows.push_back(std::move(r));
   // Summary tables, charts and the LaTeX table show full models; ablated variants get their
   // own table.
   std::vector<Aggregate> aggs, ablated;
@@ -645,6 +824,8 @@ void BuildReport(const std::string& results_dir) {
     html << "<h3>Modality attention weights</h3><p><small>Mean over seeds of the models' learned modality "
             "weights.</small></p><div id=chart-weights class=chart></div>\n";
   if (!curve_data.empty()) html << "<h3>Training curves</h3><div id=chart-curves class=chart></div>\n";
+  const TuningSection tuning = BuildTuningSection(results_dir);
+  html << tuning.html;
   html << "<h2>Runs</h2>\n<div class=scroll><table><tr><th>model</th><th>dataset</th><th>split</th><th>fraction</th>"
           "<th>seed</th><th>ablation</th><th>fit s</th><th>eval s</th><th>peak RSS MB</th><th>train</th><th>test</th><th>users</th><th>realised split</th>"
           "<th>modalities</th><th>data hash</th><th>commit</th></tr>\n";
@@ -782,12 +963,14 @@ void BuildReport(const std::string& results_dir) {
   if (!cold_data.empty()) html << "rfChart('chart-coldstart', " << ScriptJson(cold_spec) << ");\n";
   if (!weight_data.empty()) html << "rfChart('chart-weights', " << ScriptJson(weights_spec) << ");\n";
   if (!curve_data.empty()) html << "rfChart('chart-curves', " << ScriptJson(curves_spec) << ");\n";
+  for (const auto& [id, spec] : tuning.charts) html << "rfChart('" << id << "', " << ScriptJson(spec) << ");\n";
   html << "Promise.all(window.recfuseCharts).then(function(){document.body.dataset.chartsReady='1';},"
           "function(e){document.body.dataset.chartsError=String(e);});\n</script>\n</body></html>\n";
 
   framework::MakeDirs(results_dir + "/report");
   framework::WriteFileAtomic(results_dir + "/report/index.html", html.str());
   framework::WriteFileAtomic(results_dir + "/report/summary.tex", tex.str());
+  if (!tuning.tex.empty()) framework::WriteFileAtomic(results_dir + "/report/tuning.tex", tuning.tex);
   framework::WriteFileAtomic(results_dir + "/results_wide.csv", wide.str());
 }
 

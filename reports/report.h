@@ -19,9 +19,12 @@ struct ResultRow {
   int k = 0;
   double value = 0;
   std::string features;  // frozen features per modality ("image=image:handcrafted;..."), "" if none
+  std::string role = "test";  // "trial": a selection trial's validation metrics; "test": a cell's test metrics
+  std::string params;         // searched values of a trial / chosen values of a tuned cell ("dim=32;lr=0.01")
 };
 
-// Parses results.csv (the 11-column layout ending in `features`, the older 10-column one
+// Parses results.csv (the 13-column layout ending in `features,role,params`, the 11-column one
+// ending in `features`, the older 10-column one
 // without it, or the 9-column one without `ablation`, read as ablation "none"); throws DataError(file, line) on a malformed row.
 std::vector<ResultRow> ReadResultsCsv(const std::string& path);
 
@@ -45,7 +48,11 @@ std::vector<Aggregate> AggregateRows(const std::vector<ResultRow>& rows);
 // models (ablation "none"); the ablation table gives each ablated variant's headline metric
 // and its delta to the full model. Charts: summary, sparsity (>1 training fraction), cold
 // start (item popularity buckets and cold vs warm items, from groups.csv), modality weights
-// (runs whose run.json has modality_weights), training curves. The page sets
+// (runs whose run.json has modality_weights), training curves. Selection trials (role
+// "trial") never enter those tables; with DIR/tuning.json the page gains a "Hyperparameter
+// search" section (per tuning group: space, chosen values, trial count and time, validation
+// score vs trial and vs the most important parameter) and DIR/report/tuning.tex the
+// appendix table of search ranges and chosen values. The page sets
 // body.dataset.chartsReady='1' once every chart rendered and records script errors and
 // unhandled rejections in body.dataset.scriptErrors (absent when there were none).
 void BuildReport(const std::string& results_dir);

@@ -34,6 +34,7 @@ PACKAGES=(
   libxtensor-dev zlib1g-dev libssl-dev  # .npy feature import, .gz inputs, sha256 provenance
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
+  openmpi-bin            # mpirun: tuned sweeps spread over ranks (tests/cli/run_tune_test.cc)
   chromium               # headless check of the HTML report's charts
   clang libclang-rt-dev  # libFuzzer targets (scripts/fuzz.sh)
 )

@@ -163,9 +163,9 @@ TEST(FeatureAxis, ResultsRecordWhatEachCellRead) {
   // The column is what the model read: the swept text spec, and the image modality masked
   // because this world has no images.
   EXPECT_NE(csv.find(",itemknn-cbf@tfidf-svd-8-description,none,recall,10,"), std::string::npos) << csv;
-  EXPECT_NE(csv.find(",\"image=absent;text=text:tfidf-svd:8:description\"\n"), std::string::npos) << csv;
-  EXPECT_NE(csv.find(",\"image=absent;text=text:tfidf-svd:16:description\"\n"), std::string::npos) << csv;
-  EXPECT_NE(csv.find(",\"image=absent;text=text:tfidf-svd:4:description\"\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",\"image=absent;text=text:tfidf-svd:8:description\",test,\"\"\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",\"image=absent;text=text:tfidf-svd:16:description\",test,\"\"\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",\"image=absent;text=text:tfidf-svd:4:description\",test,\"\"\n"), std::string::npos) << csv;
   EXPECT_NE(csv.find(",pop,none,recall,10,"), std::string::npos) << csv;
   // pop reads nothing: empty field.
   const size_t pop = csv.find(",pop,none,recall,10,");
@@ -309,7 +309,7 @@ TEST(Runner, RecordsMemoryPerCellAndForTheSweep) {
 TEST(Runner, ResultsHaveAblationColumnInGridOrder) {
   const auto& run = Unsharded();
   const std::string csv = framework::ReadFile(run.dir + "/out/results.csv");
-  ASSERT_EQ(csv.rfind("experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value,features\n", 0), 0u);
+  ASSERT_EQ(csv.rfind("experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value,features,role,params\n", 0), 0u);
   // Grid order: fraction 1 before 0.5, seed 0 before 1, pop before bpr.
   const size_t a = csv.find("tiny,syn,\"ratio:0.8,0.1,0.1\",1,0,pop,none,recall,5,");
   const size_t b = csv.find("tiny,syn,\"ratio:0.8,0.1,0.1\",1,0,bpr,none,recall,5,");
