@@ -63,6 +63,22 @@ std::string DefaultCacheDir() {
 
 namespace {
 
+// The run.json forms of a training curve and of a metric list, shared by cells and trials.
+nlohmann::json CurveJson(const std::vector<models::EpochRecord>& records) {
+  nlohmann::json curve = nlohmann::json::array();
+  for (const auto& r : records)
+    curve.push_back({{"epoch", r.epoch}, {"loss", r.loss},
+                     {"valid_metric", std::isnan(r.valid_metric) ? nlohmann::json() : nlohmann::json(r.valid_metric)},
+                     {"seconds", r.seconds}});
+  return curve;
+}
+
+nlohmann::json MetricsJson(const eval::EvalResult& r) {
+  nlohmann::json metrics = nlohmann::json::array();
+  for (const auto& mv : r.metrics) metrics.push_back({{"metric", mv.metric}, {"k", mv.k}, {"value", mv.value}});
+  return metrics;
+}
+
 // Builds and fits spec's model on train_rows of data, early-stopping on valid_rows (the
 // validation split): the part a final cell and a selection trial share.
 std::unique_ptr<models::Recommender> FitModel(const datasets::Dataset& data, const std::vector<int64_t>& train_rows,
@@ -168,12 +184,7 @@ CellResult RunCell(const datasets::Dataset& data, const CellSpec& spec, eval::Ev
   m["evaluated_users"] = result.eval.users.size();
   m["users_without_test"] = result.eval.users_without_test;
   m["num_items"] = data.num_items();  // the denominator of the modalities' coverage
-  nlohmann::json curve = nlohmann::json::array();
-  for (const auto& r : result.curve)
-    curve.push_back({{"epoch", r.epoch}, {"loss", r.loss},
-                     {"valid_metric", std::isnan(r.valid_metric) ? nlohmann::json() : nlohmann::json(r.valid_metric)},
-                     {"seconds", r.seconds}});
-  m["curve"] = curve;
+  m["curve"] = CurveJson(result.curve);
   nlohmann::json weights = nlohmann::json::object();
   for (const auto& [name, w] : model->ModalityWeights()) weights[name] = w;
   if (!weights.empty()) m["modality_weights"] = weights;
@@ -247,16 +258,8 @@ TrialResult RunTrial(const TrainValidView& view, const CellSpec& spec) {
   m["train_interactions"] = result.train_interactions;
   m["valid_interactions"] = view.valid.size();
   m["score"] = std::isnan(out.score) ? nlohmann::json() : nlohmann::json(out.score);
-  nlohmann::json curve = nlohmann::json::array();
-  for (const auto& r : result.curve)
-    curve.push_back({{"epoch", r.epoch}, {"loss", r.loss},
-                     {"valid_metric", std::isnan(r.valid_metric) ? nlohmann::json() : nlohmann::json(r.valid_metric)},
-                     {"seconds", r.seconds}});
-  m["curve"] = curve;
-  nlohmann::json metrics = nlohmann::json::array();
-  for (const auto& mv : result.eval.metrics)
-    metrics.push_back({{"metric", mv.metric}, {"k", mv.k}, {"value", mv.value}});
-  m["metrics"] = metrics;
+  m["curve"] = CurveJson(result.curve);
+  m["metrics"] = MetricsJson(result.eval);
   m["finished_at"] = framework::NowIso8601();
   return out;
 }
@@ -396,10 +399,7 @@ void WriteCellOutputs(const std::string& dir, const CellSpec& spec, const eval::
     WritePerUserH5(dir + "/per_user.h5", users, columns);
   }
   nlohmann::json j = result.meta;
-  nlohmann::json metrics = nlohmann::json::array();
-  for (const auto& mv : result.eval.metrics)
-    metrics.push_back({{"metric", mv.metric}, {"k", mv.k}, {"value", mv.value}});
-  j["metrics"] = metrics;
+  j["metrics"] = MetricsJson(result.eval);
   framework::WriteFileAtomic(dir + "/run.json", j.dump(2) + "\n");
 }
 
