@@ -284,6 +284,16 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
     m.type = sec.GetString("type", label);
     sec.Erase("type");
     const framework::Config written = sec;  // sec loses its search.* keys below
+    std::string own_tune;
+    if (sec.Has("tune")) {
+      own_tune = sec.GetString("tune", "");
+      try {
+        m.tune = TuneStrategy::Parse(own_tune);
+      } catch (const ConfigError& e) {
+        throw ConfigError(std::string(e.what()) + " (from " + written.Origin("tune") + ")");
+      }
+      sec.Erase("tune");
+    }
     for (const auto& [k, v] : written.values()) {
       if (k.rfind("search.", 0) != 0) continue;
       const std::string param = k.substr(7);
@@ -303,6 +313,9 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
       m.search.push_back(ParseSearchDim(param, v, *spec, written.Origin(k)));
       sec.Erase(k);
     }
+    if (!own_tune.empty() && m.search.empty())
+      throw ConfigError("model " + label + " sets tune = " + own_tune + " but has no search.* space (from " +
+                        written.Origin("tune") + ")");
     m.params = sec;
     try {
       models::FindModel(m.type);
@@ -355,9 +368,15 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
   }
   exp.tune = TuneStrategy::Parse(top.GetString(TopLevelSpecs(), "tune"));
   bool any_search = false;
-  for (const auto& m : exp.models) any_search |= !m.search.empty();
-  if (any_search && exp.tune.kind == TuneStrategy::Kind::kNone)
-    throw ConfigError("experiment " + path + " has search.* spaces but tune = none; set tune = grid, random:N or halving");
+  for (auto& m : exp.models) {
+    const bool own = model_sections.count(m.label) && model_sections[m.label].Has("tune");
+    if (!own) m.tune = exp.tune;
+    if (!m.search.empty() && m.tune.kind == TuneStrategy::Kind::kNone)
+      throw ConfigError("experiment " + path + " has search.* spaces for model " + m.label +
+                        " but tune = none; set tune = grid, random:N or halving (top level or in [model." + m.label +
+                        "])");
+    any_search |= !m.search.empty();
+  }
   if (!any_search && exp.tune.kind != TuneStrategy::Kind::kNone) {
     RF_LOG(Warn) << "tune = " << exp.tune.ToString() << " but no model of " << path << " has a search.* space";
   }
@@ -371,7 +390,7 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
     if (m.search.empty()) continue;
     // Candidates are drawn now so that a bad space (a range under grid, an invalid value)
     // fails before any training.
-    const auto candidates = ExpandSearchSpace(m.search, exp.tune, exp.tune_sampling_seed);
+    const auto candidates = ExpandSearchSpace(m.search, m.tune, exp.tune_sampling_seed);
     const auto& specs = models::FindModel(m.type).params;
     for (const auto& c : candidates) {
       framework::Config probe = m.params;
@@ -381,13 +400,13 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
     if (!exp.halving_resource.empty()) {
       bool declared = false;
       for (const auto& p : specs) declared |= p.name == exp.halving_resource;
-      if (!declared && exp.tune.kind == TuneStrategy::Kind::kHalving) {
+      if (!declared && m.tune.kind == TuneStrategy::Kind::kHalving) {
         RF_LOG(Warn) << "model " << m.label << " has no '" << exp.halving_resource
                      << "' hyperparameter: its candidates all run at full budget (one round)";
       }
     }
     for (const auto& d : m.search)
-      if (exp.tune.kind == TuneStrategy::Kind::kHalving && d.param == BudgetParam(exp, m))
+      if (m.tune.kind == TuneStrategy::Kind::kHalving && d.param == BudgetParam(exp, m))
         throw ConfigError("search." + d.param + ": the halving budget parameter cannot also be searched");
   }
 
@@ -654,7 +673,7 @@ int RunExperiment(const Experiment& exp, const RunOptions& options, RunStats* st
   // ---- Selection on validation: groups, then rounds of trials with a barrier after each.
   std::vector<TuneGroup> groups;
   std::vector<int> group_of(grid.size(), -1);
-  if (exp.tune.kind != TuneStrategy::Kind::kNone) {
+  if (std::any_of(exp.models.begin(), exp.models.end(), [](const ModelSpecEntry& m) { return !m.search.empty(); })) {
     double max_fraction = 0;
     for (double f : exp.train_fractions) max_fraction = std::max(max_fraction, f);
     for (size_t i = 0; i < grid.size(); ++i) {
@@ -682,9 +701,9 @@ int RunExperiment(const Experiment& exp, const RunOptions& options, RunStats* st
             .AddPod(frac).Add(m->label).Add(abl);
         t.id = exp.datasets[c.dataset_index].name + "__" + m->label + (abl == "none" ? "" : abl) + "__" +
                h.HexDigest().substr(0, 12);
-        t.candidates = ExpandSearchSpace(m->search, exp.tune, exp.tune_sampling_seed);
+        t.candidates = ExpandSearchSpace(m->search, m->tune, exp.tune_sampling_seed);
         const int n = static_cast<int>(t.candidates.size());
-        t.budget_param = exp.tune.kind == TuneStrategy::Kind::kHalving ? BudgetParam(exp, *m) : "";
+        t.budget_param = m->tune.kind == TuneStrategy::Kind::kHalving ? BudgetParam(exp, *m) : "";
         if (t.budget_param.empty()) {
           t.rounds = {{n, 0}};
         } else {
@@ -786,7 +805,7 @@ int RunExperiment(const Experiment& exp, const RunOptions& options, RunStats* st
                      {"train_fraction", t.fraction},
                      {"model", t.model->label},
                      {"ablation", t.ablation},
-                     {"strategy", exp.tune.ToString()},
+                     {"strategy", t.model->tune.ToString()},
                      {"space", space},
                      {"valid_metric", exp.valid_metric},
                      {"round", round},
@@ -843,7 +862,8 @@ int RunExperiment(const Experiment& exp, const RunOptions& options, RunStats* st
     if (group_of[i] < 0) continue;
     const TuneGroup& t = groups[group_of[i]];
     for (const auto& [k, v] : t.candidates[t.chosen].values())
-      grid[i].spec.model_params.Set(k, v, "chosen on validation (" + exp.tune.ToString() + ", group " + t.id + ")");
+      grid[i].spec.model_params.Set(k, v,
+                                    "chosen on validation (" + t.model->tune.ToString() + ", group " + t.id + ")");
   }
 
   // ---- The grid's cells, each with its chosen configuration.
@@ -879,7 +899,7 @@ int RunExperiment(const Experiment& exp, const RunOptions& options, RunStats* st
     if (group_of[mine[n]] >= 0) {
       const TuneGroup& t = groups[group_of[mine[n]]];
       r.meta["tuned"] = {{"group", t.id},
-                         {"strategy", exp.tune.ToString()},
+                         {"strategy", t.model->tune.ToString()},
                          {"chosen", ConfigJson(t.candidates[t.chosen])},
                          {"valid_metric", exp.valid_metric},
                          {"valid_score", t.chosen_score},

@@ -70,6 +70,9 @@ struct ModelSpecEntry {
   std::string type;   // registry name
   framework::Config params;
   std::vector<SearchDim> search;  // search.* keys of the model's section; empty = not tuned
+  // The strategy this model's search uses: the section's own `tune = ...` (e.g. grid for a
+  // model that overfits with its budget inside a halving study), else the experiment's.
+  TuneStrategy tune;
 };
 
 struct Experiment {

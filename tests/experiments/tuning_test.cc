@@ -375,6 +375,32 @@ TEST(TunedSweep, VariantsTunedThemselvesWhenAsked) {
   }
 }
 
+// A model section's own `tune` overrides the experiment's: ials (which overfits with more
+// iterations) searched by grid at its full budget inside a halving study.
+TEST(TunedSweep, AModelsOwnStrategyOverridesTheExperiments) {
+  const std::string dir = testing::TempDir("tune_own");
+  const std::string path = TunedConf(dir);
+  testing::WriteText(path, framework::ReadFile(path) + "tune = grid\n");  // lands in [model.ials]
+  const auto exp = LoadExperiment(path);
+  RunOptions opt;
+  opt.out_dir = dir + "/out";
+  opt.cache_dir = "";
+  RunStats stats;
+  RunExperiment(exp, opt, &stats);
+  EXPECT_EQ(stats.trials_ran, 8 + 4);  // bpr halving as above; ials 4 candidates, one round
+  const auto tuning = Json(opt.out_dir + "/tuning.json");
+  ASSERT_EQ(tuning["groups"].size(), 2u);
+  for (const auto& g : tuning["groups"]) {
+    if (g["model"] != "ials") {
+      EXPECT_EQ(g["strategy"], "halving");
+      continue;
+    }
+    EXPECT_EQ(g["strategy"], "grid");
+    EXPECT_EQ(g["trials"].size(), 4u);
+    for (const auto& t : g["trials"]) EXPECT_EQ(t["round"], 0);
+  }
+}
+
 TEST(TunedSweep, BadSearchSpacesFailAtLoad) {
   const std::string dir = testing::TempDir("tune_bad");
   auto load = [&](const std::string& top, const std::string& bpr) {
@@ -390,6 +416,12 @@ TEST(TunedSweep, BadSearchSpacesFailAtLoad) {
   EXPECT_THROW(load("tune = halving", "search.epochs = 5, 10"), ConfigError);         // the budget itself
   EXPECT_THROW(load("tune = bayes", "search.dim = 8, 16"), ConfigError);
   EXPECT_NO_THROW(load("tune = random:4", "search.lr = loguniform(1e-4, 1e-2)"));
+  // A model's own strategy.
+  EXPECT_NO_THROW(load("", "tune = grid\nsearch.dim = 8, 16"));                         // top level none
+  EXPECT_THROW(load("tune = grid", "tune = none\nsearch.dim = 8, 16"), ConfigError);   // searched, not tuned
+  EXPECT_THROW(load("tune = grid", "tune = bayes\nsearch.dim = 8, 16"), ConfigError);
+  EXPECT_THROW(load("tune = grid", "tune = grid\ndim = 8"), ConfigError);              // nothing to search
+  EXPECT_THROW(load("", "tune = grid\nsearch.lr = loguniform(1e-4, 1e-2)"), ConfigError);  // range under grid
 }
 
 }  // namespace
