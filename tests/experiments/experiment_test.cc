@@ -375,7 +375,8 @@ TEST(Shipped, ExperimentFilesLoadAndExpand) {
       {"ml100k_classic.conf", 18},         // 6 models x 3 seeds
       {"ml100k_recbole_split.conf", 6},    // 6 models, fixed split
       {"ml100k_coldstart.conf", 30},       // 2 splits x 3 seeds x 5 models
-      {"ml100k_sparsity.conf", 72}};       // 4 fractions x 3 seeds x 6 models
+      {"ml100k_sparsity.conf", 72},        // 4 fractions x 3 seeds x 6 models
+      {"tune_classic.conf", 4}};           // pop, ials x 2 seeds (plus 72 selection trials)
   for (const auto& [file, cells] : expected) {
     SCOPED_TRACE(file);
     const auto exp = LoadExperiment(dir + file);
@@ -390,7 +391,11 @@ TEST(Shipped, ExperimentFilesLoadAndExpand) {
       {"ml100k_ablation.conf", 12},     // mmfusion x (full + 5 ablations) x 2 splits
       // (pop, bpr, 4 itemknn-cbf + 2 vbpr + 4 mmfusion + 4 freedom feature variants) x 2 splits
       // x 3 seeds
-      {"ml100k_features.conf", 96}};
+      {"ml100k_features.conf", 96},
+      {"tune_neural.conf", 4},            // bpr, neumf x 2 seeds
+      {"tune_content.conf", 22},          // 11 models x 2 seeds, cold-item split
+      {"tune_content_ml100k.conf", 4},    // 4 content models x 1 seed
+      {"ml100k_tuned.conf", 21}};         // 7 models x 3 seeds (plus the trials)
   for (const auto& [file, cells] : neural) {
     SCOPED_TRACE(file);
     EXPECT_EQ(ExpandGrid(LoadExperiment(dir + file)).size(), cells);
