@@ -431,10 +431,13 @@ bool AblationApplies(const std::vector<framework::ParamSpec>& specs, const frame
                      const std::string& ablation) {
   if (ablation == "none") return true;
   const std::string param = "use_" + ablation.substr(1);
-  bool declared = false;
-  for (const auto& p : specs) declared |= p.name == param;
-  if (!declared) return false;
-  return !model_params.Has(param) || model_params.GetBool(param, true);
+  const framework::ParamSpec* spec = nullptr;
+  for (const auto& p : specs)
+    if (p.name == param) spec = &p;
+  if (!spec) return false;
+  // Removing what is already off would only repeat the full model: the switch's effective
+  // value decides, the model's default when the file does not set it.
+  return model_params.Has(param) ? model_params.GetBool(param, true) : spec->default_value == "true";
 }
 
 std::vector<GridCell> ExpandGrid(const Experiment& exp) {

@@ -57,6 +57,13 @@ TEST(Ablation, AppliesOnlyToModelsDeclaringUseX) {
   no_image.Set("use_image", "false");
   EXPECT_FALSE(AblationApplies(multimodal, no_image, "-image"));
   EXPECT_TRUE(AblationApplies(multimodal, no_image, "-text"));
+  // Off by default (mmfusion's use_history): nothing to remove unless the file switches it on.
+  std::vector<ParamSpec> off = multimodal;
+  off.push_back({"use_history", ParamType::kBool, "false", "history profile"});
+  EXPECT_FALSE(AblationApplies(off, none, "-history"));
+  framework::Config with_history;
+  with_history.Set("use_history", "true");
+  EXPECT_TRUE(AblationApplies(off, with_history, "-history"));
 }
 
 TEST(Ablation, ClassicModelsGetNoAblatedCellsAndTyposAreErrors) {
@@ -388,13 +395,14 @@ TEST(Shipped, ExperimentFilesLoadAndExpand) {
       {"ml100k_neural.conf", 10},       // 10 models x 1 seed
       {"ml100k_sequential.conf", 5},    // 5 models, leave-one-out
       {"ml100k_flagship.conf", 9},      // ease, bpr, mmfusion x 3 seeds
-      {"ml100k_ablation.conf", 12},     // mmfusion x (full + 5 ablations) x 2 splits
+      {"ml100k_ablation.conf", 10},     // mmfusion x (full + 4 ablations) x 2 splits
       // (pop, bpr, 4 itemknn-cbf + 2 vbpr + 4 mmfusion + 4 freedom feature variants) x 2 splits
       // x 3 seeds
       {"ml100k_features.conf", 96},
       {"tune_neural.conf", 4},            // bpr, neumf x 2 seeds
       {"tune_content.conf", 22},          // 11 models x 2 seeds, cold-item split
       {"tune_content_ml100k.conf", 4},    // 4 content models x 1 seed
+      {"tune_mmfusion_world7.conf", 1},   // mmfusion x 1 seed
       {"ml100k_tuned.conf", 21}};         // 7 models x 3 seeds (plus the trials)
   for (const auto& [file, cells] : neural) {
     SCOPED_TRACE(file);
