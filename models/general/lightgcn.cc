@@ -35,7 +35,12 @@ constexpr const char* kName = "lightgcn";
 std::vector<ParamSpec> LightGcnParams() {
   std::vector<ParamSpec> p = {
       {"dim", ParamType::kInt, "64", "embedding size (the paper's 64)", 1, 4096, {}},
-      {"layers", ParamType::kInt, "3", "propagation layers K (paper: 3)", 0, 16, {}},
+      // 2 (the paper's 3): chosen by experiments/ml100k_tuned.conf's successive halving over
+      // layers {2, 3, 4} x reg {1e-4, 1e-3, 1e-2} (validation NDCG@10, ml-100k 8:1:1, seed 0):
+      // 2 layers with reg 1e-3 reached 0.2610 at the full 400 epochs, against 0.2590 for 3
+      // layers measured by hand (below). Halving's first round (44 epochs) favours the faster
+      // converging 2 layers, so the margin is small and partly a budget effect.
+      {"layers", ParamType::kInt, "2", "propagation layers K (paper: 3)", 0, 16, {}},
       {"reg", ParamType::kFloat, "1e-3", "L2 weight on the batch's ego embeddings (paper: 1e-4; see below)", 0, 100, {}},
       {"init_std", ParamType::kFloat, "0.1", "std of the normal initial embeddings (reference code: 0.1)", 1e-6,
        10, {}},
@@ -115,7 +120,7 @@ class LightGcn final : public PairwiseRecommender {
 
  private:
   int64_t dim_ = 64;
-  int layers_ = 3;
+  int layers_ = 2;
   double reg_ = 1e-3, init_std_ = 0.1;
 
   std::shared_ptr<Net> net_;

@@ -36,8 +36,9 @@ namespace recfuse::models::neural::mm {
 std::vector<framework::ParamSpec> ContentParams();
 
 // id_dropout, the family's DropoutNet-style cold-start knob; `what` names the vector that is
-// replaced (e.g. "backbone embedding"). Its default and how it was chosen: mm_common.cc.
-framework::ParamSpec IdDropoutParam(const std::string& what);
+// replaced (e.g. "backbone embedding"). Each model's default, and how it was chosen on
+// validation, is in its file (experiments/tune_content.conf searched it).
+framework::ParamSpec IdDropoutParam(const std::string& what, const std::string& default_value);
 
 // The family's training settings (MMRec's, with a budget); models change what differs.
 TrainDefaults FamilyTrainDefaults();

@@ -29,6 +29,8 @@ framework::Config TestConfig(const std::string& name) {
   } else if (name == "ials") {
     c.Set("dim", "8");
     c.Set("iterations", "8");
+    c.Set("reg", "0.1");  // the default (100) is sized for ~100k interactions, not a few dozen
+    c.Set("alpha", "1");
   } else if (name == "biasedmf") {
     // Trained on ratings alone, it must infer the clusters from ~1.5 low ratings per user
     // to rank the unrated items: that needs a low-rank, well-regularised fit.

@@ -156,6 +156,7 @@ TEST(Ials, LossDecreasesAcrossIterations) {
   cfg.Set("dim", "8");
   cfg.Set("iterations", "6");
   cfg.Set("alpha", "5");
+  cfg.Set("reg", "0.01");  // the default (100) is sized for ~100k interactions; here it would be all the loss
   std::vector<EpochRecord> epochs;
   FitModel("ials", cfg, train, &epochs);
   ASSERT_EQ(epochs.size(), 6u);

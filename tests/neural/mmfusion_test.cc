@@ -85,7 +85,10 @@ TEST(MmFusion, LearnsWellAbovePopularityWithEveryLoss) {
 TEST(MmFusion, KeepsTheContractWithEveryHistorySourceAndHistoryDropout) {
   for (const char* source : {"content", "id", "both"}) {
     SCOPED_TRACE(source);
-    ExpectModelContract("mmfusion", Small({{"history_source", source}, {"history_dropout", "0.5"}, {"epochs", "3"}}));
+    ExpectModelContract("mmfusion", Small({{"use_history", "true"},  // off by default
+                                           {"history_source", source},
+                                           {"history_dropout", "0.5"},
+                                           {"epochs", "3"}}));
   }
   EXPECT_THROW(models::CreateModel("mmfusion", Params({{"history_source", "genre"}})), framework::ConfigError);
 }
