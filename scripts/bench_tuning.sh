@@ -56,6 +56,16 @@ print(round(g["seconds"], 1), len(g["trials"]), json.dumps(g["chosen"], sort_key
 PY
 )
   printf '%-4s %-8s %10s %7s  %s\n' "$rep" grid "$gs" "$gn" "$gc" "$rep" halving "$hs" "$hn" "$hc"
+  # What a disagreement costs: the full-budget (grid) validation score of halving's pick
+  # relative to the grid's best.
+  python3 - "$TMP/grid-$rep/tuning.json" "$hc" <<'PY'
+import json, sys
+g = json.load(open(sys.argv[1]))["groups"][0]
+pick = json.loads(sys.argv[2])
+score = {json.dumps({k: t["params"][k] for k in pick}, sort_keys=True): t["score"] for t in g["trials"]}
+print(f"     halving's pick at the full budget: {score[json.dumps(pick, sort_keys=True)]:.4f} "
+      f"vs the grid's best {g['chosen_score']:.4f}")
+PY
   [[ "$gc" == "$hc" ]] && same=$((same + 1))
   grid_total=$(python3 -c "print($grid_total + $gs)")
   halving_total=$(python3 -c "print($halving_total + $hs)")
