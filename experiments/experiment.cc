@@ -277,8 +277,10 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
   }
   if (exp.datasets.empty()) throw ConfigError("experiment " + path + " lists no datasets");
 
+  exp.tune = TuneStrategy::Parse(top.GetString(TopLevelSpecs(), "tune"));
   for (const auto& label : top.GetStringList("models", {})) {
     ModelSpecEntry m;
+    m.tune = exp.tune;  // unless the section sets its own
     m.label = label;
     framework::Config sec = model_sections.count(label) ? model_sections[label] : framework::Config();
     m.type = sec.GetString("type", label);
@@ -366,11 +368,8 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
                    << "); it adds no cells";
     }
   }
-  exp.tune = TuneStrategy::Parse(top.GetString(TopLevelSpecs(), "tune"));
   bool any_search = false;
-  for (auto& m : exp.models) {
-    const bool own = model_sections.count(m.label) && model_sections[m.label].Has("tune");
-    if (!own) m.tune = exp.tune;
+  for (const auto& m : exp.models) {
     if (!m.search.empty() && m.tune.kind == TuneStrategy::Kind::kNone)
       throw ConfigError("experiment " + path + " has search.* spaces for model " + m.label +
                         " but tune = none; set tune = grid, random:N or halving (top level or in [model." + m.label +
