@@ -1,4 +1,5 @@
-// Vega, Vega-Lite and vega-embed builds, embedded at compile time (see CMakeLists.txt).
+// Vega, Vega-Lite and vega-embed builds and the report template, embedded at compile time
+// (see CMakeLists.txt).
 #include "reports/assets.h"
 
 #define RF_INCBIN(sym, file)                                  \
@@ -15,6 +16,7 @@
 RF_INCBIN(rf_vega, "vega.min.js")
 RF_INCBIN(rf_vega_lite, "vega-lite.min.js")
 RF_INCBIN(rf_vega_embed, "vega-embed.min.js")
+RF_INCBIN(rf_template, "../template.html")
 
 namespace recfuse::reports {
 
@@ -24,6 +26,10 @@ std::string_view VegaLiteJs() {
 }
 std::string_view VegaEmbedJs() {
   return {rf_vega_embed_start, static_cast<size_t>(rf_vega_embed_end - rf_vega_embed_start)};
+}
+
+std::string_view ReportTemplate() {
+  return {rf_template_start, static_cast<size_t>(rf_template_end - rf_template_start)};
 }
 
 }  // namespace recfuse::reports

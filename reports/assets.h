@@ -8,5 +8,7 @@ namespace recfuse::reports {
 std::string_view VegaJs();
 std::string_view VegaLiteJs();
 std::string_view VegaEmbedJs();
+// reports/template.html: the report page, with a slot for these scripts and one for the data.
+std::string_view ReportTemplate();
 
 }  // namespace recfuse::reports

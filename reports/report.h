@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -56,5 +57,13 @@ std::vector<Aggregate> AggregateRows(const std::vector<ResultRow>& rows);
 // body.dataset.chartsReady='1' once every chart rendered and records script errors and
 // unhandled rejections in body.dataset.scriptErrors (absent when there were none).
 void BuildReport(const std::string& results_dir);
+
+// Everything the page shows, as the JSON the template renders (also written to
+// DIR/report/report.json): summary blocks with per-cell mean, std, best and significance
+// flags, ablation rows with bootstrap CIs, findings, known answers, chart specs, runs and the
+// configuration. The LaTeX, search appendix and wide CSV texts are returned through the
+// pointers when non-null.
+nlohmann::json BuildReportData(const std::string& results_dir, std::string* latex = nullptr,
+                               std::string* tuning_tex = nullptr, std::string* wide_csv = nullptr);
 
 }  // namespace recfuse::reports

@@ -26,7 +26,7 @@ bool HaveChromium() {
 std::string DumpDom(const std::string& html_path, const std::string& profile) {
   std::string out;
   const int st = RunCommand("(timeout 120 chromium --headless=new --no-sandbox --disable-gpu --no-first-run "
-                            "--user-data-dir=" + profile + " --virtual-time-budget=15000 --dump-dom file://" +
+                            "--user-data-dir=" + profile + " --window-size=1280,1000 --virtual-time-budget=15000 --dump-dom file://" +
                                 html_path + " 2>" + profile + ".stderr)",
                             &out);
   EXPECT_EQ(st, 0) << out;
@@ -43,7 +43,10 @@ std::vector<std::pair<std::string, bool>> Charts(const std::string& dom) {
   for (size_t i = 0; i < at.size(); ++i) {
     const size_t end = i + 1 < at.size() ? at[i + 1].second : dom.size();
     const std::string part = dom.substr(at[i].second, end - at[i].second);
-    out.emplace_back(at[i].first, part.find("<svg") != std::string::npos || part.find("<canvas") != std::string::npos);
+    // Marks, not just an SVG: Vega draws each mark set as a "role-mark" group, empty when
+    // the chart's data matched nothing.
+    static const std::regex mark_re("role-mark[^>]*>\\s*<(path|line|rect|text|g|circle)");
+    out.emplace_back(at[i].first, std::regex_search(part, mark_re));
   }
   return out;
 }
@@ -85,20 +88,32 @@ TEST(ReportBrowser, EveryChartRendersWithoutScriptErrors) {
   std::set<std::string> ids;
   for (const auto& [id, rendered] : charts) {
     ids.insert(id);
-    EXPECT_TRUE(rendered) << id << " has no <svg>/<canvas>";
+    EXPECT_TRUE(rendered) << id << " has no marks";
   }
   for (const char* want : {"chart-summary", "chart-sparsity", "chart-coldstart", "chart-weights", "chart-curves"})
     EXPECT_TRUE(ids.count(want)) << want << " missing from the page";
+  // The page's own layout check, run after the charts rendered at 1280 px: nothing visible is
+  // wider than the viewport or scrolls sideways, and no chart is an empty SVG.
+  EXPECT_NE(dom.find("data-overflow=\"none\""), std::string::npos)
+      << dom.substr(dom.find("data-overflow"), 600);
+  EXPECT_NE(dom.find("data-empty-charts=\"none\""), std::string::npos)
+      << dom.substr(dom.find("data-empty-charts"), 300);
+  // The tables are rendered from the data: the summary has its headline cells.
+  EXPECT_NE(dom.find("<h2>Summary</h2>"), std::string::npos);
+  EXPECT_NE(dom.find("<h2>Findings</h2>"), std::string::npos);
 
   // The error recorder itself works: a page with a throwing script reports it.
   std::string broken = framework::ReadFile(page);
-  const size_t body = broken.find("<body>");
+  // The page's own body tag (the inlined libraries contain the string "<body>" too).
+  const size_t body = broken.find("<body>\n<div id=\"report\">");
   ASSERT_NE(body, std::string::npos);
-  broken.insert(body + 6, "<script>null.boom();</script>");
+  // ... and so does the layout check: a 2000 px block makes the page scroll sideways.
+  broken.insert(body + 6, "<script>null.boom();</script><div style=\"width:2000px;height:4px\"></div>");
   testing::WriteText(dir + "/broken.html", broken);
   const std::string bad_dom = DumpDom(dir + "/broken.html", dir + "/profile2");
   EXPECT_NE(bad_dom.find("data-script-errors=\""), std::string::npos);
   EXPECT_NE(bad_dom.find("boom"), std::string::npos);
+  EXPECT_NE(bad_dom.find("data-overflow=\"page "), std::string::npos) << bad_dom.substr(bad_dom.find("data-overflow"), 300);
 }
 
 }  // namespace

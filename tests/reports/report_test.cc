@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "framework/error.h"
 #include "framework/io.h"
@@ -51,6 +53,19 @@ TEST(Report, MalformedRowNamesFileAndLine) {
   }
 }
 
+// The summary cell of (table, model, metric label) in report.json, or null.
+nlohmann::json SummaryCell(const nlohmann::json& data, size_t block, const std::string& model, const std::string& label) {
+  for (const auto& r : data["summary"][block]["rows"])
+    if (r["model"] == model && r["cells"].contains(label)) return r["cells"][label];
+  return nullptr;
+}
+
+nlohmann::json Chart(const nlohmann::json& data, const std::string& id) {
+  for (const auto& c : data["charts"])
+    if (c["id"] == id) return c;
+  return nullptr;
+}
+
 TEST(Report, BuildsSelfContainedHtmlLatexAndWideCsv) {
   const std::string dir = testing::TempDir("report_html");
   testing::WriteText(dir + "/results.csv", kCsv);
@@ -60,13 +75,24 @@ TEST(Report, BuildsSelfContainedHtmlLatexAndWideCsv) {
   EXPECT_GT(VegaJs().size(), 100000u);
   EXPECT_NE(html.find(std::string(VegaLiteJs().substr(0, 200))), std::string::npos);
   EXPECT_EQ(html.find("<script src="), std::string::npos);
+  // The page is the template with the data inlined: the same JSON as report.json.
+  const auto data = nlohmann::json::parse(framework::ReadFile(dir + "/report/report.json"));
+  EXPECT_NE(html.find("const RECFUSE = {"), std::string::npos);
+  EXPECT_EQ(html.find("/*RECFUSE:DATA*/"), std::string::npos);
+  EXPECT_NE(html.find(std::string(ReportTemplate().substr(ReportTemplate().find("function el(tag"), 200))), std::string::npos);
+  // Without 20 in ks the headline falls back to recall and ndcg at the first cutoff present.
+  EXPECT_EQ(data["headline"], nlohmann::json::array({"ndcg@10"}));
   // Best mean in bold: bpr 0.3200 beats pop 0.1100.
-  EXPECT_NE(html.find("<td class=best>0.3200 &plusmn; 0.0283</td>"), std::string::npos);
-  EXPECT_NE(html.find("chart-sparsity"), std::string::npos);  // two fractions -> sparsity chart
-  // Both summary layers carry the axis title, so Vega-Lite does not merge the field names
+  const auto bpr = SummaryCell(data, 0, "bpr", "ndcg@10");
+  EXPECT_EQ(bpr["text"], "0.3200 \u00b1 0.0283");
+  EXPECT_TRUE(bpr.value("best", false));
+  EXPECT_FALSE(SummaryCell(data, 0, "pop", "ndcg@10").value("best", false));
+  ASSERT_FALSE(Chart(data, "chart-sparsity").is_null());  // two fractions -> sparsity chart
+  // Every summary layer carries the axis title, so Vega-Lite does not merge the field names
   // into "ndcg@10, lo".
-  EXPECT_NE(html.find("{\"field\":\"lo\",\"title\":\"ndcg@10 (mean \u00b1 std over seeds)\""), std::string::npos);
-  EXPECT_NE(html.find("{\"field\":\"mean\",\"title\":\"ndcg@10 (mean \u00b1 std over seeds)\""), std::string::npos);
+  const auto summary = Chart(data, "chart-summary");
+  for (const auto& layer : summary["spec"]["spec"]["layer"])
+    EXPECT_EQ(layer["encoding"]["x"]["title"], "ndcg@10 (mean \u00b1 std over seeds)");
   const std::string tex = framework::ReadFile(dir + "/report/summary.tex");
   EXPECT_NE(tex.find("\\textbf{0.3200 $\\pm$ 0.0283}"), std::string::npos);
   const std::string wide = framework::ReadFile(dir + "/results_wide.csv");
@@ -83,10 +109,10 @@ TEST(Report, BestInBoldFollowsEachMetricsDirection) {
                      "e,syn,loo,1,0,bpr,ndcg,10,0.30\ne,syn,loo,1,0,bpr,gini,10,0.40\n"
                      "e,syn,loo,1,0,ease,ndcg,10,0.20\ne,syn,loo,1,0,ease,gini,10,0.60\n");
   BuildReport(dir);
-  const std::string html = framework::ReadFile(dir + "/report/index.html");
-  EXPECT_NE(html.find("<td class=best>0.4000</td>"), std::string::npos);  // bpr's gini
-  EXPECT_EQ(html.find("<td class=best>0.9500</td>"), std::string::npos);  // pop's, the least diverse
-  EXPECT_NE(html.find("<td class=best>0.3000</td>"), std::string::npos);  // bpr's ndcg
+  const auto data = BuildReportData(dir);
+  EXPECT_TRUE(SummaryCell(data, 0, "bpr", "gini@10").value("best", false));  // 0.40
+  EXPECT_FALSE(SummaryCell(data, 0, "pop", "gini@10").value("best", false));  // 0.95, the least diverse
+  EXPECT_TRUE(SummaryCell(data, 0, "bpr", "ndcg@10").value("best", false));
   const std::string tex = framework::ReadFile(dir + "/report/summary.tex");
   EXPECT_NE(tex.find("\\textbf{0.4000}"), std::string::npos);
   EXPECT_EQ(tex.find("\\textbf{0.9500}"), std::string::npos);
@@ -128,9 +154,9 @@ TEST(Report, SignificanceMarkersVersusBaseline) {
     testing::WriteText(dir + "/results.csv",
                        "experiment,dataset,split,train_fraction,seed,model,metric,k,value\n"
                        "e,syn,loo,1,0,bpr,ndcg,10,0.23\ne,syn,loo,1,0,ease,ndcg,10,0.33\n");
-    BuildReport(dir);
-    const std::string html = framework::ReadFile(dir + "/report/index.html");
-    EXPECT_EQ(html.find("<sup>&dagger;</sup>") != std::string::npos, differ) << differ;
+    const auto data = BuildReportData(dir);
+    EXPECT_EQ(SummaryCell(data, 0, "ease", "ndcg@10").value("sig", false), differ) << differ;
+    EXPECT_FALSE(SummaryCell(data, 0, "bpr", "ndcg@10").value("sig", false));
   }
 }
 
@@ -206,18 +232,26 @@ TEST(Report, FeaturesColumnIsReadAndCarriedIntoTheWideTable) {
 TEST(Report, AblationTableShowsDeltasAndSummaryKeepsFullModels) {
   const std::string dir = AblationResults();
   BuildReport(dir);
-  const std::string html = framework::ReadFile(dir + "/report/index.html");
-  ASSERT_NE(html.find("<h2>Ablations</h2>"), std::string::npos);
-  // mm full = 0.35; -image = 0.25: delta -0.1000, -28.6%; -text = the same seeds' values: +0.0000, +0.0%.
-  EXPECT_NE(html.find("<tr><td>mm</td><td>0.3500</td><td>0.2500</td><td>-0.1000</td><td>-28.6%</td>"
-                      "<td>0.3500</td><td>+0.0000</td><td>+0.0%</td></tr>"),
-            std::string::npos)
-      << html.substr(html.find("<h2>Ablations</h2>"), 1200);
+  const auto data = nlohmann::json::parse(framework::ReadFile(dir + "/report/report.json"));
+  ASSERT_EQ(data["ablations"].size(), 1u);
+  // mm full = 0.35; -image = 0.25: delta -0.1, -28.6%; -text = the same seeds' values: 0.
   // pop has no ablated variant: not in the ablation table.
-  const std::string table = html.substr(html.find("<h2>Ablations</h2>"), html.find("<h2>Charts</h2>") - html.find("<h2>Ablations</h2>"));
-  EXPECT_EQ(table.find("<td>pop</td>"), std::string::npos);
+  const auto& rows = data["ablations"][0]["rows"];
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["model"], "mm");
+  EXPECT_NEAR(rows[0]["full"].get<double>(), 0.35, 1e-12);
+  EXPECT_NEAR(rows[0]["cells"]["-image"]["delta"].get<double>(), -0.10, 1e-12);
+  EXPECT_NEAR(rows[0]["cells"]["-image"]["relative"].get<double>(), -0.10 / 0.35, 1e-12);
+  EXPECT_NEAR(rows[0]["cells"]["-text"]["delta"].get<double>(), 0.0, 1e-12);
+  // The findings name the modality whose removal costs most.
+  bool named = false;
+  for (const auto& f : data["findings"])
+    named |= f["text"].get<std::string>().find("image matters most to mm") != std::string::npos;
+  EXPECT_TRUE(named) << data["findings"].dump(1);
   // The summary's best cell is the full mm (0.35 beats pop 0.10), not an ablated variant.
-  EXPECT_NE(html.find("<td class=best>0.3500 &plusmn; 0.0707</td>"), std::string::npos);
+  const auto mm = SummaryCell(data, 0, "mm", "ndcg@10");
+  EXPECT_EQ(mm["text"], "0.3500 \u00b1 0.0707");
+  EXPECT_TRUE(mm.value("best", false));
   // results_wide.csv: full models say "none" in the last (ablation) column, and each ablated
   // variant has its own row with its own means (mm -image = 0.25 over seeds).
   const std::string wide = framework::ReadFile(dir + "/results_wide.csv");
@@ -229,8 +263,7 @@ TEST(Report, AblationTableShowsDeltasAndSummaryKeepsFullModels) {
   // No ablation rows -> no ablation section.
   const std::string plain = testing::TempDir("report_noablation");
   testing::WriteText(plain + "/results.csv", kCsv);
-  BuildReport(plain);
-  EXPECT_EQ(framework::ReadFile(plain + "/report/index.html").find("<h2>Ablations</h2>"), std::string::npos);
+  EXPECT_TRUE(BuildReportData(plain)["ablations"].empty());
 }
 
 // Each ablated variant's training curve is its own series (own colour), not the full model's.
@@ -243,11 +276,11 @@ TEST(Report, AblatedVariantsTrainingCurvesAreSeparateSeries) {
                           {"curve", {{{"epoch", 1}, {"loss", 0.9}}, {{"epoch", 2}, {"loss", 0.5}}}}};
     testing::WriteText(dir + "/cells/" + (ablation == "none" ? "full" : "noimage") + "/run.json", run.dump());
   }
-  BuildReport(dir);
-  const std::string html = framework::ReadFile(dir + "/report/index.html");
-  ASSERT_NE(html.find("chart-curves"), std::string::npos);
-  EXPECT_NE(html.find("\"model\":\"mm -image\""), std::string::npos);
-  EXPECT_NE(html.find("\"model\":\"mm\""), std::string::npos);
+  const auto curves = Chart(BuildReportData(dir), "chart-curves");
+  ASSERT_FALSE(curves.is_null());
+  std::set<std::string> series;
+  for (const auto& p : curves["spec"]["data"]["values"]) series.insert(p["model"].get<std::string>());
+  EXPECT_EQ(series, (std::set<std::string>{"mm", "mm -image"}));
 }
 
 // The Runs table shows each cell's realised split from run.json (69 / 15.5 / 15.5 %, as a
@@ -260,10 +293,12 @@ TEST(Report, RunsTableShowsTheRealisedSplit) {
                         {"valid_interactions", 155},
                         {"test_interactions", 155}};
   testing::WriteText(dir + "/cells/full/run.json", run.dump());
-  BuildReport(dir);
-  const std::string html = framework::ReadFile(dir + "/report/index.html");
-  EXPECT_NE(html.find("<th>realised split</th>"), std::string::npos);
-  EXPECT_NE(html.find("<td>train 690 (69.0%) / valid 155 (15.5%) / test 155 (15.5%) rows</td>"), std::string::npos);
+  const auto data = BuildReportData(dir);
+  bool found = false;
+  for (const auto& r : data["runs"])
+    found |= r["realised_split"] == "train 690 (69.0%) / valid 155 (15.5%) / test 155 (15.5%) rows";
+  EXPECT_TRUE(found) << data["runs"].dump(1);
+  EXPECT_NE(std::string(ReportTemplate()).find("'realised split'"), std::string::npos);
 }
 
 // Cells with groups.csv and (optionally) modality weights.
@@ -295,18 +330,22 @@ TEST(Report, ColdStartAndModalityWeightChartsFromCellFiles) {
                        "e,syn,loo,1,0,mm,none,ndcg,10,0.4\ne,syn,loo,1,1,mm,none,ndcg,10,0.3\n");
     BuildReport(dir);
     const std::string html = framework::ReadFile(dir + "/report/index.html");
+    const auto data = nlohmann::json::parse(framework::ReadFile(dir + "/report/report.json"));
     // Seed means: head (0.5+0.25)/2 = 0.375, cold (0.125+0.25)/2 = 0.1875;
     // the empty tail group (NaN) and user groups are not in the chart.
-    EXPECT_NE(html.find("rfChart('chart-coldstart'"), std::string::npos);
-    EXPECT_NE(html.find(R"("group":"head","kind":"item popularity","mean":0.375,"model":"mm","n":2,"panel":"popularity: head")"), std::string::npos);
-    EXPECT_NE(html.find(R"("group":"cold","kind":"cold vs warm items","mean":0.1875,"model":"mm","n":2,"panel":"items: cold")"), std::string::npos);
-    EXPECT_EQ(html.find(R"("group":"tail")"), std::string::npos);
-    EXPECT_EQ(html.find(R"("group":"q1:[1,5]")"), std::string::npos);
-    EXPECT_EQ(html.find("rfChart('chart-weights'") != std::string::npos, with_weights);
+    const auto cold = Chart(data, "chart-coldstart");
+    ASSERT_FALSE(cold.is_null());
+    std::map<std::string, double> mean_of;
+    for (const auto& row : cold["spec"]["data"]["values"]) mean_of[row["panel"].get<std::string>()] = row["mean"].get<double>();
+    EXPECT_EQ(mean_of, (std::map<std::string, double>{{"loo \u00b7 popularity: head", 0.375}, {"loo \u00b7 items: cold", 0.1875}}));
+    EXPECT_EQ(!Chart(data, "chart-weights").is_null(), with_weights);
     if (with_weights) {
       // image (0.75+0.25)/2 = 0.5, text (0.25+0.5)/2 = 0.375.
-      EXPECT_NE(html.find(R"("modality":"image","model":"mm","n":2,"weight":0.5)"), std::string::npos);
-      EXPECT_NE(html.find(R"("modality":"text","model":"mm","n":2,"weight":0.375)"), std::string::npos);
+      std::map<std::string, double> w_of;
+      const auto weights = Chart(data, "chart-weights");
+      for (const auto& row : weights["spec"]["data"]["values"])
+        w_of[row["modality"].get<std::string>()] = row["weight"].get<double>();
+      EXPECT_EQ(w_of, (std::map<std::string, double>{{"image", 0.5}, {"text", 0.375}}));
     }
     // Errors are recorded for the browser test before any library script runs.
     EXPECT_LT(html.find("window.addEventListener('error'"), html.find(std::string(VegaJs().substr(0, 100))));
