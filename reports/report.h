@@ -43,19 +43,21 @@ struct Aggregate {
 };
 std::vector<Aggregate> AggregateRows(const std::vector<ResultRow>& rows);
 
-// Writes DIR/report/index.html (self-contained: data, styles and charting libraries inline),
-// DIR/results_wide.csv and DIR/report/summary.tex from DIR/results.csv and the cells named by
-// DIR/experiment.json (run.json, groups.csv, per_user.tsv). Summary tables hold the full
-// models (ablation "none"); the ablation table gives each ablated variant's headline metric
-// and its delta to the full model. Charts: summary, sparsity (>1 training fraction), cold
-// start (item popularity buckets and cold vs warm items, from groups.csv), modality weights
-// (runs whose run.json has modality_weights), training curves. Selection trials (role
-// "trial") never enter those tables; with DIR/tuning.json the page gains a "Hyperparameter
-// search" section (per tuning group: space, chosen values, trial count and time, validation
-// score vs trial and vs the most important parameter) and DIR/report/tuning.tex the
-// appendix table of search ranges and chosen values. The page sets
-// body.dataset.chartsReady='1' once every chart rendered and records script errors and
-// unhandled rejections in body.dataset.scriptErrors (absent when there were none).
+// Writes DIR/report/index.html, DIR/report/report.json, DIR/results_wide.csv and
+// DIR/report/summary.tex from DIR/results.csv and the cells named by DIR/experiment.json
+// (run.json, groups.csv, per_user.tsv). The page is reports/template.html with the charting
+// libraries and report.json inlined (self-contained, opens offline); its script renders:
+// findings generated from the numbers (reports/findings.h), a known-answers panel for
+// synthetic worlds (truth_meta.json beside the data), one compact table per (dataset, split,
+// fraction) at the headline metrics (experiment.json "headline" or config "headline"; default
+// recall@20, ndcg@20) with the full list one click away, the ablation table with paired
+// bootstrap CIs, charts (summary, warm vs cold, sparsity, ablation deltas, item groups,
+// modality weights, training curves, search), runs and configuration. Selection trials (role
+// "trial") never enter those tables; DIR/tuning.json adds the search section and
+// DIR/report/tuning.tex. The page sets body.dataset.chartsReady='1' once every chart
+// rendered, then body.dataset.overflow ('none' or what is wider than the viewport) and
+// body.dataset.emptyCharts; script errors and unhandled rejections go to
+// body.dataset.scriptErrors (absent when there were none).
 void BuildReport(const std::string& results_dir);
 
 // Everything the page shows, as the JSON the template renders (also written to
