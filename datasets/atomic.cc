@@ -329,6 +329,8 @@ void LoadImageList(const std::string& path, const std::string& dir, Dataset& d) 
       if (static_cast<int>(k) != ic) pc = static_cast<int>(k);
   if (pc < 0) throw DataError(path, 1, "header has no image path field");
   d.item_image.assign(static_cast<size_t>(d.num_items()), "");
+  d.report.image_source = AbsolutePath(path);
+  d.report.image_list = true;
   std::vector<int64_t> first_line;
   t.ForEachRow([&](const std::string_view* f, int64_t line) {
     const Index item = KnownItem(d, f[ic], path, line);
@@ -339,8 +341,10 @@ void LoadImageList(const std::string& path, const std::string& dir, Dataset& d) 
     const std::string abs = AbsolutePath(p.string());
     if (IsRegularFile(abs))
       d.item_image[item] = abs;
-    else
+    else {
       ++d.report.missing_images;
+      d.report.missing_image_items.emplace_back(f[ic]);
+    }
   });
 }
 

@@ -117,6 +117,13 @@ struct Triple {
 struct LoadReport {
   std::vector<std::string> notes;  // human-readable, one line each
   int64_t missing_images = 0;      // image paths referenced (or expected) but absent
+  // Where item images were looked for: the images folder or the <name>.image list; "" when
+  // the dataset has neither, i.e. no images at all (which is not "0 missing").
+  std::string image_source;
+  bool image_list = false;  // image_source is a list file: the items it does not name have none
+  // The items counted in missing_images, by token, so that `data inspect` counts only those
+  // still present after filters have dropped items.
+  std::vector<std::string> missing_image_items;
 };
 
 struct Dataset {

@@ -333,9 +333,13 @@ std::string ImageDirIndex::Find(std::string_view stem) const {
 void AttachImageFolder(Dataset& data, const std::string& images_dir) {
   const ImageDirIndex index(images_dir);
   data.item_image.resize(static_cast<size_t>(data.num_items()));
+  data.report.image_source = AbsolutePath(images_dir);
   for (Index i = 0; i < data.num_items(); ++i) {
     data.item_image[i] = index.Find(data.items.Token(i));
-    if (data.item_image[i].empty()) ++data.report.missing_images;
+    if (data.item_image[i].empty()) {
+      ++data.report.missing_images;
+      data.report.missing_image_items.push_back(data.items.Token(i));
+    }
   }
 }
 

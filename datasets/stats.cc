@@ -86,6 +86,12 @@ nlohmann::json DegreeJson(const DegreeStats& d) {
           {"median", d.median}, {"p90", d.p90}, {"gini", d.gini}};
 }
 
+// The reviews entry of text_sources is the last one, present exactly when there are reviews
+// (an item text field may itself be named "reviews").
+bool IsReviewSource(const DatasetStats& s, const ModalityCoverage* c) {
+  return s.reviews > 0 && !s.text_sources.empty() && c == &s.text_sources.back();
+}
+
 std::string Num(double v, int precision = 4) {
   std::ostringstream os;
   os.precision(precision);
@@ -215,7 +221,19 @@ DatasetStats ComputeStats(const Dataset& data) {
   s.kg_entities = data.entities.size();
   s.kg_relations = data.relations.size();
   s.reviews = static_cast<int64_t>(data.reviews.size());
-  s.missing_images = data.report.missing_images;
+  // Counted from the tokens when the loader recorded them: filters may have dropped some of
+  // the items whose image was missing. Hand-built datasets only set the count.
+  const LoadReport& report = data.report;
+  if (!report.missing_image_items.empty()) {
+    s.missing_images = 0;
+    for (const auto& token : report.missing_image_items) s.missing_images += data.items.Find(token) != kNoId;
+  } else {
+    s.missing_images = report.missing_images;
+  }
+  s.image_source = report.image_source;
+  s.has_image_source = !report.image_source.empty() || s.items_with_image > 0 || s.missing_images > 0;
+  // A folder is looked up for every item, so only a list can leave items out.
+  if (report.image_list) s.images_not_listed = std::max<int64_t>(0, s.items - s.items_with_image - s.missing_images);
 
   for (const auto& f : data.item_text) {
     FieldStats fs{f.name, "item_text", 0, 0, 0};
@@ -280,9 +298,18 @@ nlohmann::json StatsToJson(const DatasetStats& s) {
   j["kg_relations"] = s.kg_relations;
   j["reviews"] = s.reviews;
   j["missing_images"] = s.missing_images;
+  j["images"] = s.has_image_source ? nlohmann::json{{"source", s.image_source},
+                                                    {"items", s.items_with_image},
+                                                    {"missing", s.missing_images},
+                                                    {"not_listed", s.images_not_listed},
+                                                    {"corrupt", nullptr}}
+                                   : nlohmann::json(nullptr);
   j["text_sources"] = nlohmann::json::array();
   for (const auto& c : s.text_sources)
-    j["text_sources"].push_back({{"name", c.name}, {"items", c.items}, {"item_fraction", c.item_fraction},
+    j["text_sources"].push_back({{"name", c.name},
+                                 {"kind", IsReviewSource(s, &c) ? "reviews" : "item_text"},
+                                 {"items", c.items},
+                                 {"item_fraction", c.item_fraction},
                                  {"interaction_fraction", c.interaction_fraction}});
   nlohmann::json cov = nlohmann::json::object();
   for (const auto& c : s.coverage)
@@ -354,30 +381,60 @@ std::string StatsToText(const DatasetStats& s) {
   degree(s.user_degree);
   line("item degree");
   degree(s.item_degree);
+  // Text made of reviews only is not item descriptions; the modality line says so and the
+  // "text from" lines give each source's own coverage.
+  int64_t items_with_item_text = 0;
+  const ModalityCoverage* review_source = nullptr;
+  for (const auto& c : s.text_sources) {
+    if (IsReviewSource(s, &c))
+      review_source = &c;
+    else
+      items_with_item_text = std::max(items_with_item_text, c.items);
+  }
+  const bool review_text_only = items_with_item_text == 0 && review_source && review_source->items > 0;
   bool first = true;
   for (const auto& c : s.coverage) {
     line(first ? "modalities" : "");
     first = false;
     os << c.name << ": " << c.items << " of " << s.items << " items (" << Percent(c.item_fraction)
-       << "), " << Percent(c.interaction_fraction) << " of interactions\n";
+       << "), " << Percent(c.interaction_fraction) << " of interactions";
+    if (c.name == "text" && review_text_only) os << "  (review text only)";
+    os << "\n";
   }
-  // Which text fields make up the text modality (reviews alone are not item descriptions).
-  first = true;
+  auto source_line = [&](const std::string& name, const ModalityCoverage& c) {
+    os << name << ": " << c.items << " of " << s.items << " items (" << Percent(c.item_fraction) << ")\n";
+  };
+  line("text from");
+  bool any_item_text = false;
   for (const auto& c : s.text_sources) {
-    line(first ? "text from" : "");
-    first = false;
-    os << c.name << ": " << c.items << " of " << s.items << " items (" << Percent(c.item_fraction)
-       << ")\n";
+    if (IsReviewSource(s, &c)) continue;
+    if (any_item_text) line("");
+    any_item_text = true;
+    source_line(c.name + " (item text)", c);
   }
+  if (!any_item_text) os << "item text: none (no item text field)\n";
+  line("");
+  if (review_source)
+    source_line("reviews", *review_source);
+  else
+    os << "reviews: none\n";
   line("kg") << s.kg_triples << " triples, " << s.kg_entities << " entities, " << s.kg_relations
              << " relations\n";
   line("reviews") << s.reviews << "\n";
-  // "missing images 0" would suggest every image was found; with no image paths at all there
-  // is nothing to be missing.
-  if (s.items_with_image == 0 && s.missing_images == 0)
-    line("images") << "none (no item has an image)\n";
-  else
-    line("missing images") << s.missing_images << "\n";
+  // "missing images 0" would suggest every image was found; a dataset without an image folder
+  // or list has no images at all, and says so.
+  line("images");
+  if (!s.has_image_source) {
+    os << "none (the dataset has no image folder or image list)\n";
+  } else {
+    os << s.items_with_image << " of " << s.items << " items have an image file ("
+       << Percent(Fraction(s.items_with_image, s.items)) << "), " << s.missing_images
+       << " missing (no file found)";
+    if (s.images_not_listed > 0) os << ", " << s.images_not_listed << " not in the image list";
+    os << "\n";
+    line("") << (s.image_source.empty() ? std::string() : "from " + s.image_source + "; ")
+             << "corrupt: not checked (files are not decoded here; encoding skips and counts them)\n";
+  }
   first = true;
   for (const auto& f : s.fields) {
     line(first ? "fields" : "");

@@ -73,11 +73,19 @@ struct DatasetStats {
   int64_t items_with_kg = 0;     // linked to a KG entity
   int64_t kg_triples = 0, kg_entities = 0, kg_relations = 0;
   int64_t reviews = 0;
-  int64_t missing_images = 0;              // from the load report
+  // Images: where they were looked for (LoadReport::image_source; "" = the dataset has no
+  // image folder or list, so no images at all), the items whose expected image file was not
+  // found (still present after filters), and, for an image list, the items it does not name.
+  // Files are not decoded here: corrupt ones are found (and counted) when they are encoded.
+  bool has_image_source = false;  // a source was given, or some item has an image anyway
+  std::string image_source;
+  int64_t missing_images = 0;
+  int64_t images_not_listed = 0;
   std::vector<ModalityCoverage> coverage;  // text, image, kg (in that order)
   // Where the "text" coverage comes from: one entry per item text field (by its name, e.g.
   // description, plot) and "reviews" last when there are reviews, so a text modality made
-  // of review text only is visible as such.
+  // of review text only is visible as such. An item text field named "reviews" is still an
+  // item text field: the review entry is the last one, present exactly when reviews > 0.
   std::vector<ModalityCoverage> text_sources;
   std::vector<FieldStats> fields;
 
@@ -97,9 +105,11 @@ DegreeStats ComputeDegreeStats(std::vector<int64_t> degrees);
 // [{value, count}] or [{lo, hi, count}], user_degree / item_degree {min, max, mean, median,
 // p90, gini}, nonfinite_ratings, users_without_interactions, cold_items, duplicate_pairs,
 // duplicate_rows, items_with_text, items_with_image, items_with_kg, kg_triples, kg_entities,
-// kg_relations, reviews, missing_images, coverage {text|image|kg: {items, item_fraction,
-// interaction_fraction}}, text_sources [{name, items, item_fraction, interaction_fraction}],
-// fields [...], fixed_split {train, valid, test} (null if none), notes.
+// kg_relations, reviews, missing_images, images {source, items, missing, not_listed,
+// corrupt: null (not checked)} (null without an image source), coverage {text|image|kg:
+// {items, item_fraction, interaction_fraction}}, text_sources [{name, kind ("item_text" or
+// "reviews"), items, item_fraction, interaction_fraction}], fields [...], fixed_split {train,
+// valid, test} (null if none), notes.
 nlohmann::json StatsToJson(const DatasetStats& stats);
 // Human-readable summary, one fact per line.
 std::string StatsToText(const DatasetStats& stats);

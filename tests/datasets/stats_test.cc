@@ -166,19 +166,26 @@ TEST(ComputeStats, TextSourcesAndNoImages) {
   EXPECT_EQ(s.text_sources[1].name, "reviews");
   EXPECT_EQ(s.text_sources[1].items, 1);
   const std::string text = StatsToText(s);
-  for (const char* part : {"text from       plot: 2 of 4 items (50.0%)", "reviews: 1 of 4 items (25.0%)",
-                           "missing images  1"})
+  for (const char* part : {"text from       plot (item text): 2 of 4 items (50.0%)", "reviews: 1 of 4 items (25.0%)",
+                           "images          2 of 4 items have an image file (50.0%), 1 missing (no file found)"})
     EXPECT_NE(text.find(part), std::string::npos) << part << "\n" << text;
   EXPECT_EQ(StatsToJson(s)["text_sources"][1]["items"], 1);
+  EXPECT_EQ(StatsToJson(s)["text_sources"][0]["kind"], "item_text");
+  EXPECT_EQ(StatsToJson(s)["text_sources"][1]["kind"], "reviews");
+  EXPECT_EQ(StatsToJson(s)["images"]["missing"], 1);
 
   Dataset reviews_only = HandMade();
   reviews_only.item_text.clear();
   reviews_only.item_image.clear();
   reviews_only.report.missing_images = 0;
   const std::string t2 = StatsToText(ComputeStats(reviews_only));
-  EXPECT_NE(t2.find("images          none (no item has an image)"), std::string::npos) << t2;
-  EXPECT_EQ(t2.find("missing images"), std::string::npos) << t2;
-  EXPECT_NE(t2.find("text from       reviews: 1 of 4 items"), std::string::npos) << t2;
+  EXPECT_NE(t2.find("images          none (the dataset has no image folder or image list)"), std::string::npos) << t2;
+  EXPECT_EQ(t2.find("missing"), std::string::npos) << t2;
+  // Review text is not item text: the modality line and the sources say so.
+  EXPECT_NE(t2.find("text: 1 of 4 items (25.0%), 0.0% of interactions  (review text only)"), std::string::npos) << t2;
+  EXPECT_NE(t2.find("text from       item text: none (no item text field)"), std::string::npos) << t2;
+  EXPECT_NE(t2.find("reviews: 1 of 4 items"), std::string::npos) << t2;
+  EXPECT_TRUE(StatsToJson(ComputeStats(reviews_only))["images"].is_null());
   EXPECT_EQ(t2.find("plot:"), std::string::npos) << t2;
 }
 
