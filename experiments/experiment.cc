@@ -20,6 +20,7 @@
 #include "datasets/split.h"
 #include "datasets/split_cache.h"
 #include "datasets/synthetic.h"
+#include "eval/metrics.h"
 #include "framework/error.h"
 #include "framework/hash.h"
 #include "framework/io.h"
@@ -53,6 +54,9 @@ const std::vector<framework::ParamSpec>& TopLevelSpecs() {
       {"sampled_negatives", ParamType::kInt, "0", "0 = full ranking", 0, 1e7},
       {"threads", ParamType::kInt, "2", "worker threads per cell", 1, 1024},
       {"baseline", ParamType::kString, "", "model label that significance tests compare against"},
+      {"headline", ParamType::kString, "",
+       "metric@K labels a report leads with, e.g. recall@20, ndcg@20 (default: those when 20 is in ks, else "
+       "ndcg@<first K>)"},
       {"valid_metric", ParamType::kString, "ndcg@10",
        "early-stopping criterion of iterative models on the validation split, <metric>@<K>"},
       {"ablations", ParamType::kString, "none",
@@ -217,6 +221,145 @@ std::string FormatDouble(double v) {
   return buf;
 }
 
+std::string FractionText(double f) {
+  std::ostringstream o;
+  o << f;
+  return o.str();
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// A model section's `splits` / `train_fractions`: which of the experiment's grid cells the
+// model gets. Each value must be one of the experiment's (splits compared by their parsed
+// form, stored as the experiment spells them); the keys are removed from `sec` (they are not
+// hyperparameters).
+void RestrictModelGrid(const Experiment& exp, const std::string& label, framework::Config* sec,
+                       ModelSpecEntry* m) {
+  if (sec->Has("splits")) {
+    const std::string origin = sec->Origin("splits");
+    std::vector<std::string> known;
+    std::string listed;
+    for (const auto& s : exp.splits) {
+      known.push_back(datasets::SplitSpec::Parse(s).ToString());
+      listed += (listed.empty() ? "" : "; ") + s;
+    }
+    for (const auto& s : SplitSpecList(sec->GetString("splits", ""))) {
+      std::string canon;
+      try {
+        canon = datasets::SplitSpec::Parse(s).ToString();
+      } catch (const framework::Error& e) {
+        throw ConfigError("model." + label + ".splits: " + e.what() + " (from " + origin + ")");
+      }
+      const auto it = std::find(known.begin(), known.end(), canon);
+      if (it == known.end())
+        throw ConfigError("model." + label + ".splits: '" + s + "' is not one of the experiment's splits (" + listed +
+                          ") (from " + origin + ")");
+      const std::string& spelled = exp.splits[static_cast<size_t>(it - known.begin())];
+      if (std::find(m->splits.begin(), m->splits.end(), spelled) != m->splits.end())
+        throw ConfigError("model." + label + ".splits: '" + s + "' listed twice (from " + origin + ")");
+      m->splits.push_back(spelled);
+    }
+    if (m->splits.empty()) throw ConfigError("model." + label + ".splits is empty (from " + origin + ")");
+    sec->Erase("splits");
+  }
+  if (sec->Has("train_fractions")) {
+    const std::string origin = sec->Origin("train_fractions");
+    std::string listed;
+    for (double f : exp.train_fractions) listed += (listed.empty() ? "" : ", ") + FractionText(f);
+    for (double f : sec->GetDoubleList("train_fractions", {})) {
+      const auto it = std::find_if(exp.train_fractions.begin(), exp.train_fractions.end(),
+                                   [f](double e) { return std::abs(e - f) <= 1e-12; });
+      if (it == exp.train_fractions.end())
+        throw ConfigError("model." + label + ".train_fractions: " + FractionText(f) +
+                          " is not one of the experiment's train_fractions (" + listed + ") (from " + origin + ")");
+      if (std::find(m->train_fractions.begin(), m->train_fractions.end(), *it) != m->train_fractions.end())
+        throw ConfigError("model." + label + ".train_fractions: " + FractionText(f) +
+                          " listed twice (from " + origin + ")");
+      m->train_fractions.push_back(*it);
+    }
+    if (m->train_fractions.empty())
+      throw ConfigError("model." + label + ".train_fractions is empty (from " + origin + ")");
+    sec->Erase("train_fractions");
+  }
+}
+
+// A model section's `ablations`: a subset of the experiment's (parsed after the models,
+// so checked here in a second pass), kept in the experiment's order; `none`, the full
+// model, is always run.
+void RestrictModelAblations(Experiment* exp, const std::map<std::string, framework::Config>& model_sections) {
+  for (auto& m : exp->models) {
+    // Feature-axis variants (LABEL@tag) share their section.
+    const std::string base = m.label.substr(0, m.label.find('@'));
+    const auto sec = model_sections.find(base);
+    if (sec == model_sections.end() || !sec->second.Has("ablations")) continue;
+    const std::string origin = sec->second.Origin("ablations");
+    std::vector<std::string> chosen;
+    for (const auto& a : sec->second.GetStringList("ablations", {})) {
+      if (std::find(exp->ablations.begin(), exp->ablations.end(), a) == exp->ablations.end()) {
+        std::string listed;
+        for (const auto& e : exp->ablations) listed += (listed.empty() ? "" : ", ") + e;
+        throw ConfigError("model." + base + ".ablations: '" + a + "' is not one of the experiment's ablations (" +
+                          listed + ") (from " + origin + ")");
+      }
+      if (std::find(chosen.begin(), chosen.end(), a) != chosen.end())
+        throw ConfigError("model." + base + ".ablations: '" + a + "' listed twice (from " + origin + ")");
+      chosen.push_back(a);
+    }
+    if (chosen.empty()) throw ConfigError("model." + base + ".ablations is empty (from " + origin + ")");
+    chosen.push_back("none");  // the full model always runs
+    for (const auto& a : exp->ablations)
+      if (std::find(chosen.begin(), chosen.end(), a) != chosen.end()) m.ablations.push_back(a);
+  }
+}
+
+// `headline`: metric@K labels, each a metric the cells compute (eval's registry, and
+// `metrics` when set) at a K of `ks`. Default: recall@20 and ndcg@20 when 20 is in ks, else
+// ndcg@<first K>.
+std::vector<std::string> ParseHeadline(const framework::Config& top, const eval::EvalOptions& eval) {
+  const auto has_k = [&](int64_t k) { return std::find(eval.ks.begin(), eval.ks.end(), k) != eval.ks.end(); };
+  if (!top.Has("headline")) {
+    if (has_k(20)) return {"recall@20", "ndcg@20"};
+    return {"ndcg@" + std::to_string(eval.ks.front())};
+  }
+  const std::string origin = top.Origin("headline");
+  std::vector<std::string> out;
+  for (const auto& item : top.GetStringList("headline", {})) {
+    const size_t at = item.find('@');
+    int64_t k = 0;
+    if (at == std::string::npos || !framework::ParseInt64(item.substr(at + 1), &k) || k <= 0)
+      throw ConfigError("headline: '" + item + "' is not <metric>@<K>, e.g. ndcg@20 (from " + origin + ")");
+    std::string metric = Lower(item.substr(0, at));
+    const eval::MetricDef* def = nullptr;
+    try {
+      def = &eval::FindMetric(metric);
+    } catch (const ConfigError& e) {
+      throw ConfigError("headline: " + std::string(e.what()) + " (from " + origin + ")");
+    }
+    if (!def->uses_k())
+      throw ConfigError("headline: '" + item + "': " + metric + " has no cut-off K (from " + origin + ")");
+    bool computed = false;
+    for (const auto& m : eval.metrics) computed |= Lower(m) == metric;
+    if (!computed)
+      throw ConfigError("headline: '" + item + "': " + metric + " is not among the experiment's metrics (from " +
+                        origin + ")");
+    if (!has_k(k)) {
+      std::string ks;
+      for (int x : eval.ks) ks += (ks.empty() ? "" : ", ") + std::to_string(x);
+      throw ConfigError("headline: '" + item + "': K=" + std::to_string(k) + " is not in ks (" + ks + ") (from " +
+                        origin + ")");
+    }
+    const std::string label = metric + "@" + std::to_string(k);
+    if (std::find(out.begin(), out.end(), label) != out.end())
+      throw ConfigError("headline: '" + item + "' listed twice (from " + origin + ")");
+    out.push_back(label);
+  }
+  if (out.empty()) throw ConfigError("headline is empty (from " + origin + ")");
+  return out;
+}
+
 }  // namespace
 
 Experiment LoadExperiment(const std::string& path, const std::vector<std::string>& overrides) {
@@ -277,6 +420,11 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
   }
   if (exp.datasets.empty()) throw ConfigError("experiment " + path + " lists no datasets");
 
+  // Before the models: a model section may restrict itself to a subset of these.
+  exp.splits = SplitSpecList(top.GetString(TopLevelSpecs(), "splits"));
+  for (const auto& s : exp.splits) datasets::SplitSpec::Parse(s);
+  exp.train_fractions = top.GetDoubleList("train_fractions", {1.0});
+
   exp.tune = TuneStrategy::Parse(top.GetString(TopLevelSpecs(), "tune"));
   for (const auto& label : top.GetStringList("models", {})) {
     ModelSpecEntry m;
@@ -285,6 +433,8 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
     framework::Config sec = model_sections.count(label) ? model_sections[label] : framework::Config();
     m.type = sec.GetString("type", label);
     sec.Erase("type");
+    RestrictModelGrid(exp, label, &sec, &m);
+    sec.Erase("ablations");  // checked against the experiment's list below
     const framework::Config written = sec;  // sec loses its search.* keys below
     std::string own_tune;
     if (sec.Has("tune")) {
@@ -341,14 +491,12 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
   if (exp.models.empty()) throw ConfigError("experiment " + path + " lists no models");
   ExpandFeatureAxes(top, &exp);
 
-  exp.splits = SplitSpecList(top.GetString(TopLevelSpecs(), "splits"));
-  for (const auto& s : exp.splits) datasets::SplitSpec::Parse(s);
   for (auto s : top.GetIntList("seeds", {0})) exp.seeds.push_back(static_cast<uint64_t>(s));
-  exp.train_fractions = top.GetDoubleList("train_fractions", {1.0});
   exp.eval.ks.clear();
   for (auto k : top.GetIntList("ks", {10, 20, 50})) exp.eval.ks.push_back(static_cast<int>(k));
   if (top.Has("metrics")) exp.eval.metrics = top.GetStringList("metrics", {});
   exp.eval.sampled_negatives = static_cast<int>(top.GetInt(TopLevelSpecs(), "sampled_negatives"));
+  exp.headline = ParseHeadline(top, exp.eval);
   exp.ablations = {"none"};
   for (const auto& a : top.GetStringList("ablations", {"none"})) {
     if (a == "none") continue;
@@ -360,9 +508,12 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
       throw ConfigError("ablations: '" + a + "' listed twice (from " + top.Origin("ablations") + ")");
     exp.ablations.push_back(a);
   }
+  RestrictModelAblations(&exp, model_sections);
   for (const auto& a : exp.ablations) {
     bool applies = false;
-    for (const auto& m : exp.models) applies |= AblationApplies(models::FindModel(m.type).params, m.params, a);
+    for (const auto& m : exp.models)
+      applies |= (m.ablations.empty() || std::find(m.ablations.begin(), m.ablations.end(), a) != m.ablations.end()) &&
+                 AblationApplies(models::FindModel(m.type).params, m.params, a);
     if (!applies) {
       RF_LOG(Warn) << "ablation " << a << " applies to no model of " << path << " (none declares use_" << a.substr(1)
                    << "); it adds no cells";
@@ -447,6 +598,13 @@ std::vector<GridCell> ExpandGrid(const Experiment& exp) {
         for (uint64_t seed : exp.seeds)
           for (const auto& m : exp.models)
             for (const auto& ablation : exp.ablations) {
+            if (!m.splits.empty() && std::find(m.splits.begin(), m.splits.end(), split) == m.splits.end()) continue;
+            if (!m.train_fractions.empty() &&
+                std::find(m.train_fractions.begin(), m.train_fractions.end(), frac) == m.train_fractions.end())
+              continue;
+            if (!m.ablations.empty() &&
+                std::find(m.ablations.begin(), m.ablations.end(), ablation) == m.ablations.end())
+              continue;
             if (!AblationApplies(models::FindModel(m.type).params, m.params, ablation)) continue;
             GridCell c;
             c.dataset_index = d;
@@ -676,14 +834,16 @@ int RunExperiment(const Experiment& exp, const RunOptions& options, RunStats* st
   std::vector<TuneGroup> groups;
   std::vector<int> group_of(grid.size(), -1);
   if (std::any_of(exp.models.begin(), exp.models.end(), [](const ModelSpecEntry& m) { return !m.search.empty(); })) {
-    double max_fraction = 0;
-    for (double f : exp.train_fractions) max_fraction = std::max(max_fraction, f);
     for (size_t i = 0; i < grid.size(); ++i) {
       const GridCell& c = grid[i];
       const ModelSpecEntry* m = nullptr;
       for (const auto& e : exp.models)
         if (e.label == c.model_label) m = &e;
       if (!m || m->search.empty()) continue;
+      // The largest fraction this model runs at (its section may leave some out).
+      double max_fraction = 0;
+      for (double f : m->train_fractions.empty() ? exp.train_fractions : m->train_fractions)
+        max_fraction = std::max(max_fraction, f);
       const double frac = exp.tune_variants ? c.spec.train_fraction : max_fraction;
       const std::string abl = exp.tune_variants ? c.ablation : "none";
       int g = -1;
@@ -948,6 +1108,7 @@ int RunExperiment(const Experiment& exp, const RunOptions& options, RunStats* st
   meta["shard"] = std::to_string(options.shard_index) + "/" + std::to_string(options.shard_count);
   meta["git_commit"] = framework::GitCommit();
   meta["baseline"] = exp.baseline;
+  meta["headline"] = exp.headline;
   meta["shard_index"] = options.shard_index;
   meta["shard_count"] = options.shard_count;
   // This invocation's process peak over the sweep (not only since the last cell's reset).

@@ -19,11 +19,18 @@
 //   data.rating_threshold = 4           # any loader option
 //   [model.bpr]
 //   dim = 64
+//   splits = loo                    # optional: only these of the experiment's splits
+//   train_fractions = 1.0           # optional: only these of the experiment's fractions
+//   ablations = none                # optional: only these of the experiment's ablations
+//   headline = recall@20, ndcg@20   # (top level) the metrics a report leads with
 //
 //   image_features = image:handcrafted; image:mobilenet_v2   # feature axes (see below)
 //
 // The grid is datasets x splits x train_fractions x seeds x models x ablations; each cell is
-// one experiments::RunCell. Unknown keys anywhere are errors.
+// one experiments::RunCell. Unknown keys anywhere are errors. A model section's `splits` /
+// `train_fractions` / `ablations` restrict that model to a subset of the experiment's lists (a value not
+// in the experiment's list is a ConfigError naming the line), e.g. a sequential model on
+// `loo` only, or an expensive one at the full training set only.
 //
 // Feature axes (`image_features`, `text_features`, `kg_features`, ';'-separated specs) are
 // expanded when the file is read: each model whose ParamSpecs declare that parameter and
@@ -73,6 +80,13 @@ struct ModelSpecEntry {
   // The strategy this model's search uses: the section's own `tune = ...` (e.g. grid for a
   // model that overfits with its budget inside a halving study), else the experiment's.
   TuneStrategy tune;
+  // The section's `splits` / `train_fractions`: the grid cells this model gets, each a
+  // member of the experiment's list (splits as written there); empty = all of them.
+  std::vector<std::string> splits;
+  std::vector<double> train_fractions;
+  // The section's `ablations` (e.g. `none` for a baseline that declares use_X switches but
+  // is not the study's subject): a subset of the experiment's; empty = all of them.
+  std::vector<std::string> ablations;
 };
 
 struct Experiment {
@@ -88,6 +102,10 @@ struct Experiment {
   int threads = 2;
   std::string baseline;  // model label significance is tested against
   std::string valid_metric = "ndcg@10";
+  // `headline`: the metric@K labels a report leads with (lower-case, e.g. "recall@20"), each
+  // a metric the cells compute with K in `ks`; default recall@20 and ndcg@20 when 20 is in
+  // ks, else ndcg@<first K>. Written into experiment.json as "headline".
+  std::vector<std::string> headline;
   std::vector<std::string> ablations = {"none"};  // "none" first, then "-X" entries
   // Hyperparameter search (experiments/tuning.h, docs/tuning.md).
   TuneStrategy tune;
@@ -120,7 +138,8 @@ struct GridCell {
 };
 
 // Expands the grid in a fixed order: dataset, split, train fraction, seed, model, ablation
-// (ablations that do not apply to a model are skipped). The order is the cell index that
+// (ablations that do not apply to a model are skipped, as are the splits and fractions a
+// model's section leaves out). The order is the cell index that
 // sharding and results.csv use.
 std::vector<GridCell> ExpandGrid(const Experiment& exp);
 

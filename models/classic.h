@@ -75,6 +75,21 @@ const std::vector<framework::ParamSpec>& BprParams();
 std::unique_ptr<Recommender> MakeBiasedMf(const framework::Config& config);
 const std::vector<framework::ParamSpec>& BiasedMfParams();
 
+// random: uniform scores in [0, 1) from a hash of (FitContext::seed, user, item); the same
+// seed gives the same ranking. No hyperparameters, nothing learnt: the floor of a study
+// (on cold items the honest reference of every content model).
+std::unique_ptr<Recommender> MakeRandom(const framework::Config& config);
+const std::vector<framework::ParamSpec>& RandomParams();
+
+// oracle: the synthetic world's noiseless preference s(u, i) = <u_u, v_i> + b_i
+// (datasets::OracleScore), read from truth_users.tsv / truth_items.tsv in `truth_dir`
+// (default: the dataset's own folder, TrainData::dataset->source) and mapped from raw tokens
+// to the dataset's dense ids; the ceiling of a synthetic study. Fit throws
+// MissingModalityError naming the missing truth file on other data, DataError when a
+// dataset's user or item is not in the truth.
+std::unique_ptr<Recommender> MakeOracle(const framework::Config& config);
+const std::vector<framework::ParamSpec>& OracleParams();
+
 namespace classic_internal {
 
 // Sparse matrices in model files: shape, then the compressed arrays. Read validates the

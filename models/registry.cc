@@ -29,6 +29,11 @@ const std::vector<ModelEntry>& ModelRegistry() {
         {"bpr", "classic", "BPR-MF by lock-free SGD (Rendle et al. 2009)", BprParams(), MakeBpr});
     v.push_back({"biasedmf", "classic", "biased matrix factorisation for ratings (Koren 2009)",
                  BiasedMfParams(), MakeBiasedMf});
+    v.push_back({"random", "reference", "uniformly random scores seeded by the run seed (the floor)",
+                 RandomParams(), MakeRandom});
+    v.push_back({"oracle", "reference",
+                 "the synthetic world's ground-truth score <u_u, v_i> + b_i from its truth files (the ceiling)",
+                 OracleParams(), MakeOracle});
 #ifdef RECFUSE_WITH_TORCH
     for (auto entry : {neural::NeuMfEntry, neural::VbprEntry, neural::DeepConnEntry, neural::CkeEntry,
                        neural::DknEntry, neural::Gru4RecEntry, neural::SasRecEntry, neural::MmFusionEntry})

@@ -313,6 +313,138 @@ TEST(Runner, RecordsMemoryPerCellAndForTheSweep) {
   EXPECT_EQ(framework::ReadFile(run.dir + "/out/results.csv"), before);
 }
 
+// A model section may restrict itself to some of the experiment's splits and fractions.
+std::string WriteRestricted(const std::string& dir, const std::string& pop_section, const std::string& extra = "") {
+  const std::string path = dir + "/restricted.conf";
+  testing::WriteText(path,
+                     "name = restricted\n"
+                     "datasets = syn\n"
+                     "models = pop, bpr\n"
+                     "splits = ratio:0.8,0.1,0.1; loo; cold-item:0.2\n"
+                     "train_fractions = 0.25, 0.5, 1.0\n"
+                     "seeds = 0, 1\n"
+                     "ks = 10, 20\n"
+                     "threads = 1\n" +
+                         extra +
+                         "\n[dataset.syn]\ngenerate = true\ngen.users = 100\ngen.items = 80\n"
+                         "gen.interactions = 2000\ngen.images = false\ngen.seed = 5\n"
+                         "[model.pop]\n" +
+                         pop_section + "\n[model.bpr]\nepochs = 3\ndim = 8\n");
+  return path;
+}
+
+TEST(Restriction, ModelSectionSplitsAndFractionsSelectItsCells) {
+  const std::string dir = testing::TempDir("exp_restrict");
+  // Unrestricted: 3 splits x 3 fractions x 2 seeds x 2 models.
+  EXPECT_EQ(ExpandGrid(LoadExperiment(WriteRestricted(dir, ""))).size(), 36u);
+  const auto exp = LoadExperiment(WriteRestricted(dir, "splits = loo, ratio:0.8,0.1,0.1\ntrain_fractions = 1.0"));
+  const auto grid = ExpandGrid(exp);
+  // bpr: 18 cells; pop: 2 splits x 1 fraction x 2 seeds.
+  ASSERT_EQ(grid.size(), 22u);
+  std::map<std::string, int> pop_cells;
+  for (const auto& c : grid) {
+    if (c.model_label != "pop") continue;
+    EXPECT_EQ(c.spec.train_fraction, 1.0);
+    EXPECT_NE(c.spec.split, "cold-item:0.2");
+    ++pop_cells[c.spec.split];
+    // Not hyperparameters: the model never sees them.
+    EXPECT_FALSE(c.spec.model_params.Has("splits"));
+    EXPECT_FALSE(c.spec.model_params.Has("train_fractions"));
+  }
+  EXPECT_EQ(pop_cells["loo"], 2);
+  EXPECT_EQ(pop_cells["ratio:0.8,0.1,0.1"], 2);  // as the experiment spells it
+  // Grid order is kept: the first cell is pop's on the first split, fraction 0.25 has no pop.
+  EXPECT_EQ(grid[0].model_label, "bpr");
+  EXPECT_EQ(grid[0].spec.train_fraction, 0.25);
+}
+
+TEST(Restriction, ValuesOutsideTheExperimentsListsAreErrorsNamingTheLine) {
+  const std::string dir = testing::TempDir("exp_restrict_bad");
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"splits = temporal:0.8,0.1,0.1", "temporal:0.8,0.1,0.1"},
+      {"splits = loo, loo", "listed twice"},
+      {"splits = nonsense:1", "nonsense"},
+      {"train_fractions = 0.3", "0.3"},
+      {"train_fractions = 1.0, 1", "listed twice"}};
+  for (const auto& [line, needle] : bad) {
+    SCOPED_TRACE(line);
+    try {
+      LoadExperiment(WriteRestricted(dir, line));
+      FAIL() << "accepted";
+    } catch (const framework::ConfigError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(needle), std::string::npos) << what;
+      // [model.pop] starts on line 17 of the file; its one key is on line 18.
+      EXPECT_NE(what.find("restricted.conf:18"), std::string::npos) << what;
+    }
+  }
+}
+
+TEST(Restriction, ModelSectionAblationsSelectItsAblatedCells) {
+#ifndef RECFUSE_WITH_TORCH
+  GTEST_SKIP() << "itemknn-cbf lives in the torch-built model library; this build has RECFUSE_WITH_TORCH=OFF";
+#endif
+  const std::string dir = testing::TempDir("exp_restrict_abl");
+  auto write = [&](const std::string& section) {
+    const std::string path = dir + "/abl.conf";
+    testing::WriteText(path,
+                       "name = abl\ndatasets = syn\nmodels = itemknn-cbf, cbf2\nsplits = cold-item:0.2\n"
+                       "seeds = 0, 1\nks = 10\nmetrics = recall\nablations = none, -image, -text\n"
+                       "[dataset.syn]\ngenerate = true\n[model.cbf2]\ntype = itemknn-cbf\n" +
+                           section + "\n");
+    return path;
+  };
+  // cbf2: the full model and -text only; itemknn-cbf: all three. Per seed 3 + 2 cells.
+  const auto grid = ExpandGrid(LoadExperiment(write("ablations = -text")));
+  ASSERT_EQ(grid.size(), 10u);
+  for (const auto& c : grid)
+    if (c.model_label == "cbf2") EXPECT_NE(c.ablation, "-image");
+  EXPECT_EQ(ExpandGrid(LoadExperiment(write("ablations = none"))).size(), 8u);
+  try {
+    LoadExperiment(write("ablations = -kg"));
+    FAIL() << "accepted";
+  } catch (const framework::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("'-kg' is not one of the experiment's ablations"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("abl.conf:13"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Headline, DefaultsAndValidation) {
+  const std::string dir = testing::TempDir("exp_headline");
+  EXPECT_EQ(LoadExperiment(WriteRestricted(dir, "")).headline, (std::vector<std::string>{"recall@20", "ndcg@20"}));
+  // Without K=20: NDCG at the first K (WriteExperiment has ks = 5, 10).
+  EXPECT_EQ(LoadExperiment(WriteExperiment(dir, "")).headline, (std::vector<std::string>{"ndcg@5"}));
+  EXPECT_EQ(LoadExperiment(WriteRestricted(dir, "", "headline = NDCG@10, hit@20")).headline,
+            (std::vector<std::string>{"ndcg@10", "hit@20"}));
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"headline = ndcg@50", "K=50"},            // not in ks
+      {"headline = recal@20", "recal"},          // no such metric
+      {"headline = ndcg", "<metric>@<K>"},       // no K
+      {"headline = ndcg@20, ndcg@20", "twice"},
+      {"headline = auc@20", "auc"}};             // a metric without K
+  for (const auto& [line, needle] : bad) {
+    SCOPED_TRACE(line);
+    try {
+      LoadExperiment(WriteRestricted(dir, "", line));
+      FAIL() << "accepted";
+    } catch (const framework::ConfigError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(needle), std::string::npos) << what;
+      EXPECT_NE(what.find("restricted.conf:9"), std::string::npos) << what;
+    }
+  }
+  // A metric the experiment does not compute cannot head its report.
+  EXPECT_THROW(LoadExperiment(WriteExperiment(dir, "headline = hit@10")), framework::ConfigError);
+}
+
+TEST(Runner, ManifestListsTheHeadline) {
+  const auto& run = Unsharded();
+  const auto manifest = nlohmann::json::parse(framework::ReadFile(run.dir + "/out/experiment.json"));
+  ASSERT_TRUE(manifest.contains("headline"));
+  EXPECT_EQ(manifest["headline"], nlohmann::json::array({"ndcg@5"}));
+}
+
 TEST(Runner, ResultsHaveAblationColumnInGridOrder) {
   const auto& run = Unsharded();
   const std::string csv = framework::ReadFile(run.dir + "/out/results.csv");

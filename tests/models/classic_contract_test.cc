@@ -49,6 +49,14 @@ std::vector<std::string> ClassicNames() {
   return names;
 }
 
+// The suite runs over the classic family and the `random` reference (oracle needs a synthetic
+// world's truth files: its contract is in tests/neural/reference_models_test.cc).
+std::vector<std::string> ContractNames() {
+  std::vector<std::string> names = ClassicNames();
+  names.push_back("random");
+  return names;
+}
+
 class ClassicContract : public ::testing::TestWithParam<std::string> {
  protected:
   static void SetUpTestSuite() {
@@ -170,6 +178,8 @@ TEST_P(ClassicContract, ColdUserGetsTheDocumentedFallback) {
       EXPECT_TRUE(cold.isZero(0));
   } else if (GetParam() == "pop") {
     EXPECT_TRUE(cold == s.row(0));  // same ranking for everyone
+  } else if (GetParam() == "random") {
+    EXPECT_TRUE((cold.array() >= 0).all() && (cold.array() < 1).all());  // random like everyone's
   } else {
     EXPECT_TRUE(cold.isZero(0));
   }
@@ -196,6 +206,7 @@ TEST_P(ClassicContract, ScoringBeforeFitThrows) {
 
 TEST_P(ClassicContract, HeldOutPositivesRankAboveUnseenItems) {
   if (GetParam() == "pop") GTEST_SKIP() << "both clusters are equally popular by construction";
+  if (GetParam() == "random") GTEST_SKIP() << "random learns nothing by design (its AUC is ~0.5)";
   const double auc = testdata::HeldOutAuc(*clusters_, *train_, ScoreAll(*Fitted()));
   EXPECT_GT(auc, 0.7) << GetParam();
 }
@@ -214,7 +225,7 @@ TEST_P(ClassicContract, UnknownAndOutOfRangeHyperparametersAreConfigErrors) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Registry, ClassicContract, ::testing::ValuesIn(ClassicNames()),
+INSTANTIATE_TEST_SUITE_P(Registry, ClassicContract, ::testing::ValuesIn(ContractNames()),
                          [](const auto& info) { return info.param; });
 
 TEST(ClassicRegistry, ListsEveryClassicModelWithParamsAndDescription) {
@@ -227,6 +238,30 @@ TEST(ClassicRegistry, ListsEveryClassicModelWithParamsAndDescription) {
     for (const auto& p : e.params) EXPECT_FALSE(p.description.empty()) << name << "." << p.name;
   }
   EXPECT_EQ(ClassicNames().size(), expected.size());
+}
+
+TEST(ReferenceModels, RandomDependsOnTheSeedOnly) {
+  const Clusters c = testdata::MakeClusters();
+  const TrainData train = MakeTrainData(c.data, c.train_rows, {});
+  auto fit = [&](uint64_t seed) {
+    auto m = CreateModel("random", framework::Config());
+    FitContext ctx;
+    ctx.seed = seed;
+    m->Fit(train, ctx);
+    std::vector<Index> users(Clusters::kUsers);
+    for (Index u = 0; u < Clusters::kUsers; ++u) users[u] = u;
+    RowMatrixXf out(Clusters::kUsers, Clusters::kItems);
+    m->ScoreBlock(users, out);
+    return out;
+  };
+  const RowMatrixXf a = fit(3), b = fit(3), other = fit(4);
+  EXPECT_TRUE(a == b);
+  EXPECT_FALSE(a == other);
+  EXPECT_FALSE(a.row(0) == a.row(1));  // every user gets their own ranking
+  EXPECT_GE(a.minCoeff(), 0.0f);
+  EXPECT_LT(a.maxCoeff(), 1.0f);
+  EXPECT_NEAR(a.mean(), 0.5, 0.05);  // uniform: 61 x 40 draws
+  EXPECT_EQ(FindModel("random").family, "reference");
 }
 
 TEST(ClassicRegistry, UnknownModelNameIsUnknownIdErrorListingKnownModels) {
