@@ -61,6 +61,10 @@ const std::vector<framework::ParamSpec>& TopLevelSpecs() {
        "early-stopping criterion of iterative models on the validation split, <metric>@<K>"},
       {"ablations", ParamType::kString, "none",
        "modality ablations: comma list of none, -id, -text, -image, -kg, -history"},
+      {"ablation_splits", ParamType::kString, "",
+       "the splits ablated variants run on (default: all; e.g. the cold-item split, where content must matter)"},
+      {"ablation_fractions", ParamType::kFloatList, "",
+       "the train fractions ablated variants run at (default: all; e.g. 1.0 beside a sparsity curve)", 1e-9, 1},
       {"image_features", ParamType::kString, "",
        "feature axis: ';'-separated image specs, one variant of each model that reads image_features"},
       {"text_features", ParamType::kString, "",
@@ -232,56 +236,67 @@ std::string Lower(std::string s) {
   return s;
 }
 
+// A subset of the experiment's splits (compared by their parsed form, returned as the
+// experiment spells them) or train fractions, from key `what` (for messages) at `origin`.
+std::vector<std::string> SplitSubset(const Experiment& exp, const std::string& what, const std::string& value,
+                                     const std::string& origin) {
+  std::vector<std::string> known, out;
+  std::string listed;
+  for (const auto& s : exp.splits) {
+    known.push_back(datasets::SplitSpec::Parse(s).ToString());
+    listed += (listed.empty() ? "" : "; ") + s;
+  }
+  for (const auto& s : SplitSpecList(value)) {
+    std::string canon;
+    try {
+      canon = datasets::SplitSpec::Parse(s).ToString();
+    } catch (const framework::Error& e) {
+      throw ConfigError(what + ": " + e.what() + " (from " + origin + ")");
+    }
+    const auto it = std::find(known.begin(), known.end(), canon);
+    if (it == known.end())
+      throw ConfigError(what + ": '" + s + "' is not one of the experiment's splits (" + listed + ") (from " + origin +
+                        ")");
+    const std::string& spelled = exp.splits[static_cast<size_t>(it - known.begin())];
+    if (std::find(out.begin(), out.end(), spelled) != out.end())
+      throw ConfigError(what + ": '" + s + "' listed twice (from " + origin + ")");
+    out.push_back(spelled);
+  }
+  if (out.empty()) throw ConfigError(what + " is empty (from " + origin + ")");
+  return out;
+}
+
+std::vector<double> FractionSubset(const Experiment& exp, const std::string& what, const std::vector<double>& values,
+                                   const std::string& origin) {
+  std::string listed;
+  std::vector<double> out;
+  for (double f : exp.train_fractions) listed += (listed.empty() ? "" : ", ") + FractionText(f);
+  for (double f : values) {
+    const auto it = std::find_if(exp.train_fractions.begin(), exp.train_fractions.end(),
+                                 [f](double e) { return std::abs(e - f) <= 1e-12; });
+    if (it == exp.train_fractions.end())
+      throw ConfigError(what + ": " + FractionText(f) + " is not one of the experiment's train_fractions (" + listed +
+                        ") (from " + origin + ")");
+    if (std::find(out.begin(), out.end(), *it) != out.end())
+      throw ConfigError(what + ": " + FractionText(f) + " listed twice (from " + origin + ")");
+    out.push_back(*it);
+  }
+  if (out.empty()) throw ConfigError(what + " is empty (from " + origin + ")");
+  return out;
+}
+
 // A model section's `splits` / `train_fractions`: which of the experiment's grid cells the
-// model gets. Each value must be one of the experiment's (splits compared by their parsed
-// form, stored as the experiment spells them); the keys are removed from `sec` (they are not
-// hyperparameters).
+// model gets (each value one of the experiment's); the keys are removed from `sec` (they are
+// not hyperparameters).
 void RestrictModelGrid(const Experiment& exp, const std::string& label, framework::Config* sec,
                        ModelSpecEntry* m) {
   if (sec->Has("splits")) {
-    const std::string origin = sec->Origin("splits");
-    std::vector<std::string> known;
-    std::string listed;
-    for (const auto& s : exp.splits) {
-      known.push_back(datasets::SplitSpec::Parse(s).ToString());
-      listed += (listed.empty() ? "" : "; ") + s;
-    }
-    for (const auto& s : SplitSpecList(sec->GetString("splits", ""))) {
-      std::string canon;
-      try {
-        canon = datasets::SplitSpec::Parse(s).ToString();
-      } catch (const framework::Error& e) {
-        throw ConfigError("model." + label + ".splits: " + e.what() + " (from " + origin + ")");
-      }
-      const auto it = std::find(known.begin(), known.end(), canon);
-      if (it == known.end())
-        throw ConfigError("model." + label + ".splits: '" + s + "' is not one of the experiment's splits (" + listed +
-                          ") (from " + origin + ")");
-      const std::string& spelled = exp.splits[static_cast<size_t>(it - known.begin())];
-      if (std::find(m->splits.begin(), m->splits.end(), spelled) != m->splits.end())
-        throw ConfigError("model." + label + ".splits: '" + s + "' listed twice (from " + origin + ")");
-      m->splits.push_back(spelled);
-    }
-    if (m->splits.empty()) throw ConfigError("model." + label + ".splits is empty (from " + origin + ")");
+    m->splits = SplitSubset(exp, "model." + label + ".splits", sec->GetString("splits", ""), sec->Origin("splits"));
     sec->Erase("splits");
   }
   if (sec->Has("train_fractions")) {
-    const std::string origin = sec->Origin("train_fractions");
-    std::string listed;
-    for (double f : exp.train_fractions) listed += (listed.empty() ? "" : ", ") + FractionText(f);
-    for (double f : sec->GetDoubleList("train_fractions", {})) {
-      const auto it = std::find_if(exp.train_fractions.begin(), exp.train_fractions.end(),
-                                   [f](double e) { return std::abs(e - f) <= 1e-12; });
-      if (it == exp.train_fractions.end())
-        throw ConfigError("model." + label + ".train_fractions: " + FractionText(f) +
-                          " is not one of the experiment's train_fractions (" + listed + ") (from " + origin + ")");
-      if (std::find(m->train_fractions.begin(), m->train_fractions.end(), *it) != m->train_fractions.end())
-        throw ConfigError("model." + label + ".train_fractions: " + FractionText(f) +
-                          " listed twice (from " + origin + ")");
-      m->train_fractions.push_back(*it);
-    }
-    if (m->train_fractions.empty())
-      throw ConfigError("model." + label + ".train_fractions is empty (from " + origin + ")");
+    m->train_fractions = FractionSubset(exp, "model." + label + ".train_fractions",
+                                        sec->GetDoubleList("train_fractions", {}), sec->Origin("train_fractions"));
     sec->Erase("train_fractions");
   }
 }
@@ -509,6 +524,12 @@ Experiment LoadExperiment(const std::string& path, const std::vector<std::string
     exp.ablations.push_back(a);
   }
   RestrictModelAblations(&exp, model_sections);
+  if (top.Has("ablation_splits"))
+    exp.ablation_splits =
+        SplitSubset(exp, "ablation_splits", top.GetString("ablation_splits", ""), top.Origin("ablation_splits"));
+  if (top.Has("ablation_fractions"))
+    exp.ablation_fractions = FractionSubset(exp, "ablation_fractions", top.GetDoubleList("ablation_fractions", {}),
+                                            top.Origin("ablation_fractions"));
   for (const auto& a : exp.ablations) {
     bool applies = false;
     for (const auto& m : exp.models)
@@ -604,6 +625,13 @@ std::vector<GridCell> ExpandGrid(const Experiment& exp) {
               continue;
             if (!m.ablations.empty() &&
                 std::find(m.ablations.begin(), m.ablations.end(), ablation) == m.ablations.end())
+              continue;
+            if (ablation != "none" &&
+                ((!exp.ablation_splits.empty() && std::find(exp.ablation_splits.begin(), exp.ablation_splits.end(),
+                                                            split) == exp.ablation_splits.end()) ||
+                 (!exp.ablation_fractions.empty() &&
+                  std::find(exp.ablation_fractions.begin(), exp.ablation_fractions.end(), frac) ==
+                      exp.ablation_fractions.end())))
               continue;
             if (!AblationApplies(models::FindModel(m.type).params, m.params, ablation)) continue;
             GridCell c;

@@ -11,6 +11,8 @@
 //   train_fractions = 1.0, 0.5      # sparsity levels (nested subsamples of the training split)
 //   ks = 10, 20
 //   ablations = none, -image, -text # modality ablations (see below)
+//   ablation_splits = cold-item:0.2  # optional: ablated variants on these splits only
+//   ablation_fractions = 1.0         # optional: ... and at these train fractions only
 //   [dataset.synthetic]
 //   generate = true                 # write the synthetic world into OUT/data/synthetic
 //   gen.users = 1000                # any `recfuse data generate` parameter
@@ -107,6 +109,11 @@ struct Experiment {
   // ks, else ndcg@<first K>. Written into experiment.json as "headline".
   std::vector<std::string> headline;
   std::vector<std::string> ablations = {"none"};  // "none" first, then "-X" entries
+  // `ablation_splits` / `ablation_fractions`: where the ablated variants (not "none") run, a
+  // subset of splits / train_fractions; empty = everywhere. E.g. ablate on the cold-item split
+  // at the full training set only, beside a sparsity curve of the full models.
+  std::vector<std::string> ablation_splits;
+  std::vector<double> ablation_fractions;
   // Hyperparameter search (experiments/tuning.h, docs/tuning.md).
   TuneStrategy tune;
   std::vector<uint64_t> tune_seeds;  // seeds of a trial; default: the first of `seeds`
