@@ -67,14 +67,16 @@ std::vector<Finding> GenerateFindings(const std::vector<FindingsBlock>& blocks,
       f.text += "; the difference is not significant (paired t-test over users, Holm-adjusted " +
                 FormatP(b.p_best_vs_second) + ").";
     f.refs = {best.cell_id, second.cell_id};
-    // Reference models bracket the field: how far the best is from the ceiling, and whether
-    // anything fell below chance.
+    // Reference models bracket the field: how far the best is from the oracle, and whether
+    // anything fell below chance. The oracle scores the synthetic world's true preference; it
+    // is a ceiling on cold items only (interactions also follow exposure and sessions, which
+    // ID models learn on warm items), so the sentence does not call it one.
     for (const auto& e : b.entries) {
       if (!e.reference || !std::isfinite(e.mean)) continue;
       if (e.model == "oracle" && e.mean != 0) {
         char buf[32];
         std::snprintf(buf, sizeof buf, "%.0f%%", 100.0 * best.mean / e.mean);
-        f.text += " The oracle reaches " + Num(e.mean) + ", so the best model gets " + buf + " of the ceiling.";
+        f.text += " The oracle (the true preference) reaches " + Num(e.mean) + "; the best model gets " + buf + " of it.";
         f.refs.push_back(e.cell_id);
       } else if (e.model == "random") {
         std::vector<std::string> below;

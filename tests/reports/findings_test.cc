@@ -22,11 +22,11 @@ FindingsBlock Table(double p_best_vs_second) {
 TEST(Findings, NamesTheBestModelAndWhetherItsLeadIsSignificant) {
   const auto f = GenerateFindings({Table(0.04)}, {});
   ASSERT_EQ(f.size(), 2u);
-  // The oracle (0.50) is a ceiling, never the best model; ease (0.32) is.
+  // The oracle (0.50) is a reference, never the best model; ease (0.32) is.
   EXPECT_EQ(f[0].text,
             "On syn \u00b7 loo \u00b7 train fraction 1, ease has the best recall@20 (0.3200), ahead of bpr (0.3000); the "
-            "difference is significant (paired t-test over users, Holm-adjusted p = 0.040). The oracle reaches 0.5000, so "
-            "the best model gets 64% of the ceiling. A random ranking gets 0.0200; every model beats it.");
+            "difference is significant (paired t-test over users, Holm-adjusted p = 0.040). The oracle (the true "
+            "preference) reaches 0.5000; the best model gets 64% of it. A random ranking gets 0.0200; every model beats it.");
   EXPECT_EQ(f[0].refs, (std::vector<std::string>{"c-ease", "c-bpr", "c-oracle", "c-random"}));
   EXPECT_EQ(f[1].text,
             "Against the baseline pop on syn \u00b7 loo \u00b7 train fraction 1 (recall@20, Holm-adjusted p < 0.05): "

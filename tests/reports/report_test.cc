@@ -352,5 +352,64 @@ TEST(Report, ColdStartAndModalityWeightChartsFromCellFiles) {
   }
 }
 
+// Known answers of a synthetic world, computed from the run's own numbers: content beats the
+// best ID-only model and the random ranking on cold items; the oracle is a ceiling on cold
+// items only (on warm items the generator's exposure and sessions give ID models evidence
+// the preference score lacks, so there it is a reference, neither holding nor failing).
+TEST(Report, KnownAnswersAreComputedFromTheRun) {
+  for (bool content_wins : {true, false}) {
+    const std::string dir = testing::TempDir("report_known");
+    const std::string world = dir + "/data/syn";
+    testing::WriteText(world + "/truth_meta.json",
+                       R"({"params":{"signal_image":"0.9","signal_text":"0.6","signal_kg":"0.3"}})");
+    nlohmann::json cells = nlohmann::json::array();
+    for (const auto& [label, type] : std::vector<std::pair<std::string, std::string>>{
+             {"mm", "mmfusion"}, {"bpr", "bpr"}, {"rnd", "random"}, {"orc", "oracle"}}) {
+      nlohmann::json run = {{"label", label},
+                            {"data_source", world},
+                            {"config", {{"dataset", "syn"}, {"model", type}, {"split", "cold-item:0.2"},
+                                        {"train_fraction", 1.0}, {"seed", 0}}}};
+      if (label == "mm") run["modalities"] = nlohmann::json::array({{{"name", "image"}, {"available", true}}});
+      testing::WriteText(dir + "/cells/" + label + "/run.json", run.dump());
+      cells.push_back("cells/" + label);
+    }
+    testing::WriteText(dir + "/experiment.json", nlohmann::json{{"experiment", "e"}, {"cells", cells}}.dump());
+    const std::string mm = content_wins ? "0.25" : "0.01";
+    testing::WriteText(dir + "/results.csv",
+                       "experiment,dataset,split,train_fraction,seed,model,ablation,metric,k,value\n"
+                       "e,syn,cold-item:0.2,1,0,mm,none,ndcg,10," + mm + "\n"
+                       "e,syn,cold-item:0.2,1,0,bpr,none,ndcg,10,0\n"
+                       "e,syn,cold-item:0.2,1,0,rnd,none,ndcg,10,0.02\n"
+                       "e,syn,cold-item:0.2,1,0,orc,none,ndcg,10,0.5\n"
+                       "e,syn,loo,1,0,bpr,none,ndcg,10,0.4\n"
+                       "e,syn,loo,1,0,orc,none,ndcg,10,0.3\n");
+    BuildReport(dir);
+    const auto data = nlohmann::json::parse(framework::ReadFile(dir + "/report/report.json"));
+    std::map<std::string, nlohmann::json> by_claim;
+    for (const auto& k : data["known_answers"]) by_claim[k["claim"].get<std::string>() + " | " + k["where"].get<std::string>()] = k;
+    ASSERT_EQ(by_claim.size(), 3u) << data["known_answers"].dump(1);
+    const nlohmann::json* wins = nullptr;
+    const nlohmann::json* ceiling = nullptr;
+    const nlohmann::json* reference = nullptr;
+    for (const auto& [key, k] : by_claim) {
+      if (key.find("Content wins on cold items") == 0) wins = &k;
+      if (key.find("On cold items no model passes the oracle") == 0) ceiling = &k;
+      if (key.find("a reference, not a ceiling") != std::string::npos) reference = &k;
+    }
+    ASSERT_TRUE(wins && ceiling && reference) << data["known_answers"].dump(1);
+    EXPECT_EQ((*wins)["pass"], content_wins) << (*wins)["detail"];
+    if (content_wins) {
+      EXPECT_NE((*wins)["detail"].get<std::string>().find("best content model mm 0.25"), std::string::npos)
+          << (*wins)["detail"];
+      EXPECT_NE((*wins)["detail"].get<std::string>().find("12.5\u00d7 random"), std::string::npos) << (*wins)["detail"];
+    }
+    EXPECT_EQ((*ceiling)["pass"], true);
+    // bpr (0.4) above the oracle (0.3) on the warm split is not a failure.
+    EXPECT_TRUE((*reference)["pass"].is_null());
+    EXPECT_NE((*reference)["detail"].get<std::string>().find("best model bpr 0.4"), std::string::npos)
+        << (*reference)["detail"];
+  }
+}
+
 }  // namespace
 }  // namespace recfuse::reports
