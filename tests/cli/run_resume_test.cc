@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "framework/io.h"
@@ -209,32 +210,47 @@ TEST(RunResume, TwoRunsAreBitIdentical) {
 
 // The README's main job itself, twice, with its shipped seeds and thread count: every metric
 // file is bit-identical, and the sweep's peak memory (recorded by the runner) stays bounded.
-// Measured 2026-11-29: 5.7 s and ~250 MB per run on an idle 2-core machine.
+// A third of the grid (shard 0 of 3: every model family, both seeds, all three splits),
+// because the whole study twice would take ~10 minutes of CI's 2 cores; the whole study is
+// measured in scripts/bench_pipeline.sh. Measured 2026-12-04: 215 s for the two runs (no
+// feature cache), 298 MB peak.
 TEST(DefaultStudy, TwoRunsAreBitIdenticalAndMemoryIsBounded) {
   const std::string conf = std::string(RECFUSE_TEST_DATA) + "/../../experiments/default.conf";
   ASSERT_TRUE(fs::exists(conf)) << conf;
+  std::string listing;
+  RunCommand(RecfuseBinary() + " models", &listing);
+  if (listing.find("mmfusion") == std::string::npos)
+    GTEST_SKIP() << "the default study trains neural models; this build has none (RECFUSE_WITH_TORCH=OFF)";
   std::string outs[2];
   for (auto& out : outs) {
     out = testing::TempDir("default_study") + "/out";
     std::string log;
-    ASSERT_EQ(RunCommand(RecfuseBinary() + " run " + conf + " --out " + out + " --cache-dir none --no-report", &log), 0)
+    ASSERT_EQ(RunCommand(RecfuseBinary() + " run " + conf + " --out " + out +
+                             " --shard 0/3 --cache-dir none --no-report --log-level warn",
+                         &log),
+              0)
         << log;
   }
   EXPECT_EQ(framework::ReadFile(outs[0] + "/results.csv"), framework::ReadFile(outs[1] + "/results.csv"));
   int compared = 0;
+  std::set<std::string> models;
   for (const auto& c : fs::directory_iterator(outs[0] + "/cells")) {
     const fs::path other = fs::path(outs[1]) / "cells" / c.path().filename();
     for (const char* f : {"metrics.csv", "per_user.tsv", "topk.tsv", "groups.csv"})
       EXPECT_EQ(framework::ReadFile((c.path() / f).string()), framework::ReadFile((other / f).string())) << other / f;
+    models.insert(nlohmann::json::parse(framework::ReadFile((c.path() / "run.json").string()))["config"]["model"]);
     ++compared;
   }
-  EXPECT_EQ(compared, 10) << "5 models x 2 seeds";
-  const auto meta = nlohmann::json::parse(framework::ReadFile(outs[0] + "/experiment.json"));
+  const auto meta = nlohmann::json::parse(framework::ReadFile(outs[0] + "/experiment.shard0.json"));
+  const int64_t total = meta.at("cells_total").get<int64_t>();
+  EXPECT_EQ(compared, (total + 2) / 3) << "shard 0 of 3 runs cells 0, 3, 6, ...";
+  for (const char* m : {"mmfusion", "freedom", "vbpr", "lightgcn", "oracle"})
+    EXPECT_TRUE(models.count(m)) << m << " not in shard 0: the check would not cover it";
   const int64_t peak = meta.at("peak_rss_bytes").get<int64_t>();
-  std::printf("  default study peak RSS %.1f MB\n", static_cast<double>(peak) / 1e6);
+  std::printf("  default study (shard 0/3) peak RSS %.1f MB, %d cells\n", static_cast<double>(peak) / 1e6, compared);
   EXPECT_GT(peak, 0);
-  // 2,000 users x 1,500 items: the largest structure is EASE's 1,500^2 double Gram matrix
-  // (18 MB); 1 GB leaves room for libtorch's own footprint and catches a real leak.
+  // 1,000 users x 1,000 items: libtorch's own footprint dominates; 1 GB (the bound for
+  // the whole study) catches a real leak.
   EXPECT_LT(peak, int64_t{1} << 30);
 }
 

@@ -410,6 +410,46 @@ TEST(Restriction, ModelSectionAblationsSelectItsAblatedCells) {
   }
 }
 
+TEST(Restriction, AblationSplitsAndFractionsLimitTheAblatedVariants) {
+#ifndef RECFUSE_WITH_TORCH
+  GTEST_SKIP() << "itemknn-cbf lives in the torch-built model library; this build has RECFUSE_WITH_TORCH=OFF";
+#endif
+  const std::string dir = testing::TempDir("exp_abl_where");
+  auto write = [&](const std::string& extra) {
+    const std::string path = dir + "/abl.conf";
+    testing::WriteText(path,
+                       "name = abl\ndatasets = syn\nmodels = itemknn-cbf\nsplits = ratio:0.8,0.1,0.1; cold-item:0.2\n"
+                       "train_fractions = 0.5, 1.0\nseeds = 0\nks = 10\nmetrics = recall\n"
+                       "ablations = none, -image, -text\n" +
+                           extra + "\n[dataset.syn]\ngenerate = true\n");
+    return path;
+  };
+  // Everywhere: 2 splits x 2 fractions x 3 variants.
+  EXPECT_EQ(ExpandGrid(LoadExperiment(write(""))).size(), 12u);
+  // Ablated variants on the cold split at the full training set only; full models everywhere.
+  const auto grid = ExpandGrid(LoadExperiment(write("ablation_splits = cold-item:0.2\nablation_fractions = 1")));
+  ASSERT_EQ(grid.size(), 6u);
+  int ablated = 0;
+  for (const auto& c : grid) {
+    if (c.ablation == "none") continue;
+    ++ablated;
+    EXPECT_EQ(c.spec.split, "cold-item:0.2");
+    EXPECT_EQ(c.spec.train_fraction, 1.0);
+  }
+  EXPECT_EQ(ablated, 2);
+  for (const auto& [line, needle] : std::vector<std::pair<std::string, std::string>>{
+           {"ablation_splits = loo", "'loo' is not one of the experiment's splits"},
+           {"ablation_fractions = 0.25", "0.25 is not one of the experiment's train_fractions"}}) {
+    try {
+      LoadExperiment(write(line));
+      ADD_FAILURE() << line << " accepted";
+    } catch (const framework::ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("abl.conf:10"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Headline, DefaultsAndValidation) {
   const std::string dir = testing::TempDir("exp_headline");
   EXPECT_EQ(LoadExperiment(WriteRestricted(dir, "")).headline, (std::vector<std::string>{"recall@20", "ndcg@20"}));
@@ -510,7 +550,6 @@ namespace {
 TEST(Shipped, ExperimentFilesLoadAndExpand) {
   const std::string dir = std::string(RECFUSE_TEST_DATA) + "/../../experiments/";
   const std::vector<std::pair<std::string, size_t>> expected = {
-      {"default.conf", 10},                // 5 models x 2 seeds
       {"ml100k_classic.conf", 18},         // 6 models x 3 seeds
       {"ml100k_recbole_split.conf", 6},    // 6 models, fixed split
       {"ml100k_coldstart.conf", 30},       // 2 splits x 3 seeds x 5 models
@@ -524,6 +563,11 @@ TEST(Shipped, ExperimentFilesLoadAndExpand) {
 #ifdef RECFUSE_WITH_TORCH
   // Studies of the neural models (registered only in torch builds).
   const std::vector<std::pair<std::string, size_t>> neural = {
+      // Per seed: warm 22 (random, oracle, itemknn, ials, lightgcn, vbpr, freedom at fraction 1;
+      // pop, ease, bpr, itemknn-cbf, mmfusion at 3 fractions), cold 22 + 5 ablated (mmfusion
+      // -image/-text/-kg, freedom -image/-text, at fraction 1), loo 12 (random, gru4rec, sasrec;
+      // pop, ease, bpr at 3 fractions): 61, x 2 seeds.
+      {"default.conf", 122},
       {"ml100k_neural.conf", 10},       // 10 models x 1 seed
       {"ml100k_sequential.conf", 5},    // 5 models, leave-one-out
       {"ml100k_flagship.conf", 9},      // ease, bpr, mmfusion x 3 seeds
