@@ -525,6 +525,10 @@ json TruthParams(const std::string& results_dir, const std::string& dataset, con
 
 json Spec(json body) {
   body["$schema"] = "https://vega.github.io/schema/vega-lite/v5.json";
+  // Narrow facets put tick labels such as 0.00 and 0.02 edge to edge ("0.000.02"): keep a
+  // gap between labels and drop the ones that would break it.
+  body["config"]["axis"]["labelOverlap"] = "greedy";
+  body["config"]["axis"]["labelSeparation"] = 6;
   return body;
 }
 
