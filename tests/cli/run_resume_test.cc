@@ -212,8 +212,8 @@ TEST(RunResume, TwoRunsAreBitIdentical) {
 // file is bit-identical, and the sweep's peak memory (recorded by the runner) stays bounded.
 // A third of the grid (shard 0 of 3: every model family, both seeds, all three splits),
 // because the whole study twice would take ~10 minutes of CI's 2 cores; the whole study is
-// measured in scripts/bench_pipeline.sh. Measured 2026-12-04: 215 s for the two runs (no
-// feature cache), 298 MB peak.
+// measured in scripts/bench_pipeline.sh. Measured 2026-12-04: 270 s for the two runs (no
+// feature cache), 310 MB peak.
 TEST(DefaultStudy, TwoRunsAreBitIdenticalAndMemoryIsBounded) {
   const std::string conf = std::string(RECFUSE_TEST_DATA) + "/../../experiments/default.conf";
   ASSERT_TRUE(fs::exists(conf)) << conf;

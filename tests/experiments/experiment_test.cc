@@ -563,11 +563,11 @@ TEST(Shipped, ExperimentFilesLoadAndExpand) {
 #ifdef RECFUSE_WITH_TORCH
   // Studies of the neural models (registered only in torch builds).
   const std::vector<std::pair<std::string, size_t>> neural = {
-      // Per seed: warm 22 (random, oracle, itemknn, ials, lightgcn, vbpr, freedom at fraction 1;
-      // pop, ease, bpr, itemknn-cbf, mmfusion at 3 fractions), cold 22 + 5 ablated (mmfusion
-      // -image/-text/-kg, freedom -image/-text, at fraction 1), loo 12 (random, gru4rec, sasrec;
-      // pop, ease, bpr at 3 fractions): 61, x 2 seeds.
-      {"default.conf", 122},
+      // Per seed: warm 25 (random, oracle, itemknn, ials, lightgcn, vbpr, lattice, bm3, mgcn,
+      // freedom at fraction 1; pop, ease, bpr, itemknn-cbf, mmfusion at 3 fractions), cold 25 +
+      // 5 ablated (mmfusion -image/-text/-kg, freedom -image/-text, at fraction 1), loo 12
+      // (random, gru4rec, sasrec; pop, ease, bpr at 3 fractions): 67, x 2 seeds.
+      {"default.conf", 134},
       {"ml100k_neural.conf", 10},       // 10 models x 1 seed
       {"ml100k_sequential.conf", 5},    // 5 models, leave-one-out
       {"ml100k_flagship.conf", 9},      // ease, bpr, mmfusion x 3 seeds
