@@ -618,11 +618,8 @@ json BuildReportData(const std::string& results_dir, std::string* latex, std::st
   if (experiment.contains("config") && experiment["config"].contains("models") &&
       experiment["config"]["models"].is_string()) {
     std::vector<std::string> order;
-    std::stringstream list(experiment["config"]["models"].get<std::string>());
-    for (std::string m; std::getline(list, m, ',');) {
-      const size_t b = m.find_first_not_of(" \t"), e = m.find_last_not_of(" \t");
-      if (b != std::string::npos) order.push_back(m.substr(b, e - b + 1));
-    }
+    for (const auto& m : framework::Split(experiment["config"]["models"].get<std::string>(), ',', true))
+      order.push_back(framework::Trim(m));
     const auto rank = [&](const std::string& model) {
       const auto it = std::find(order.begin(), order.end(), model.substr(0, model.find('@')));
       return static_cast<size_t>(it - order.begin());
@@ -1207,8 +1204,7 @@ json BuildReportData(const std::string& results_dir, std::string* latex, std::st
       const auto key = std::make_pair(row["dataset"].get<std::string>(), row["model"].get<std::string>());
       if (row["fraction"].get<double>() == max_fraction && on_cold.count(key) && on_other.count(key)) data.push_back(row);
     }
-    json model_order = json::array();
-    for (const auto& m : models) model_order.push_back(m);
+    const json model_order = models;
     if (several && any_cold && !data.empty())
       add_chart("chart-coldwarm", "main", "Warm vs cold splits",
                 primary + " of every model on each split (mean over seeds): the cold-item split tests only items "
