@@ -90,6 +90,17 @@ const std::vector<framework::ParamSpec>& RandomParams();
 std::unique_ptr<Recommender> MakeOracle(const framework::Config& config);
 const std::vector<framework::ParamSpec>& OracleParams();
 
+// rp3beta: Paudel et al. (2017) random-walk item-item similarity with popularity penalty
+// (models/rp3beta.cc). slim: Ning & Karypis (2011) ElasticNet item-item weights by
+// coordinate descent (models/slim.cc). admmslim: Steck et al. (2020) ADMM-SLIM
+// (models/admm_slim.cc). Each file says its equations, memory and deviations.
+std::unique_ptr<Recommender> MakeRp3Beta(const framework::Config& config);
+const std::vector<framework::ParamSpec>& Rp3BetaParams();
+std::unique_ptr<Recommender> MakeSlim(const framework::Config& config);
+const std::vector<framework::ParamSpec>& SlimParams();
+std::unique_ptr<Recommender> MakeAdmmSlim(const framework::Config& config);
+const std::vector<framework::ParamSpec>& AdmmSlimParams();
+
 namespace classic_internal {
 
 // Sparse matrices in model files: shape, then the compressed arrays. Read validates the

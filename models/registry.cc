@@ -29,6 +29,13 @@ const std::vector<ModelEntry>& ModelRegistry() {
         {"bpr", "classic", "BPR-MF by lock-free SGD (Rendle et al. 2009)", BprParams(), MakeBpr});
     v.push_back({"biasedmf", "classic", "biased matrix factorisation for ratings (Koren 2009)",
                  BiasedMfParams(), MakeBiasedMf});
+    v.push_back({"rp3beta", "classic",
+                 "random-walk item-item similarity with popularity penalty (Paudel et al. 2017)",
+                 Rp3BetaParams(), MakeRp3Beta});
+    v.push_back({"slim", "classic", "ElasticNet item-item weights by coordinate descent (Ning & Karypis 2011)",
+                 SlimParams(), MakeSlim});
+    v.push_back({"admmslim", "classic", "SLIM solved by ADMM (Steck et al. 2020)", AdmmSlimParams(),
+                 MakeAdmmSlim});
     v.push_back({"random", "reference", "uniformly random scores seeded by the run seed (the floor)",
                  RandomParams(), MakeRandom});
     v.push_back({"oracle", "reference",
@@ -43,6 +50,10 @@ const std::vector<ModelEntry>& ModelRegistry() {
     v.push_back(neural::FreedomEntry());     // Zhou & Shen, MM 2023 (multimodal/)
     for (auto entry : {neural::LatticeEntry, neural::Bm3Entry, neural::MgcnEntry,
                         neural::LgmRecEntry}) v.push_back(entry());  // the MMRec family (multimodal/)
+    for (auto entry : {neural::MultiVaeEntry, neural::MultiDaeEntry})  // Liang et al. 2018 (general/)
+      v.push_back(entry());
+    v.push_back(neural::Bert4RecEntry());  // Sun et al. 2019 (sequential/)
+    v.push_back(neural::KgatEntry());      // Wang et al. 2019 (knowledge/)
 #endif
     return v;
   }();

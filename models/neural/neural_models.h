@@ -27,5 +27,9 @@ ModelEntry LatticeEntry();    // multimodal/lattice.cc
 ModelEntry Bm3Entry();        // multimodal/bm3.cc
 ModelEntry MgcnEntry();       // multimodal/mgcn.cc
 ModelEntry LgmRecEntry();     // multimodal/lgmrec.cc
+ModelEntry MultiVaeEntry();   // general/multivae.cc
+ModelEntry MultiDaeEntry();   // general/multivae.cc
+ModelEntry Bert4RecEntry();   // sequential/bert4rec.cc
+ModelEntry KgatEntry();       // knowledge/kgat.cc
 
 }  // namespace recfuse::models::neural

@@ -554,7 +554,8 @@ TEST(Shipped, ExperimentFilesLoadAndExpand) {
       {"ml100k_recbole_split.conf", 6},    // 6 models, fixed split
       {"ml100k_coldstart.conf", 30},       // 2 splits x 3 seeds x 5 models
       {"ml100k_sparsity.conf", 72},        // 4 fractions x 3 seeds x 6 models
-      {"tune_classic.conf", 4}};           // pop, ials x 2 seeds (plus 72 selection trials)
+      {"tune_classic.conf", 4},            // pop, ials x 2 seeds (plus 72 selection trials)
+      {"tune_linear.conf", 3}};            // rp3beta, slim, admmslim x 1 seed (plus 221 trials)
   for (const auto& [file, cells] : expected) {
     SCOPED_TRACE(file);
     const auto exp = LoadExperiment(dir + file);
@@ -569,7 +570,10 @@ TEST(Shipped, ExperimentFilesLoadAndExpand) {
       // (random, gru4rec, sasrec; pop, ease, bpr at 3 fractions): 67, x 2 seeds.
       {"default.conf", 134},
       {"ml100k_neural.conf", 10},       // 10 models x 1 seed
-      {"ml100k_sequential.conf", 5},    // 5 models, leave-one-out
+      {"ml100k_sequential.conf", 6},    // 6 models, leave-one-out
+      {"ml100k_baselines.conf", 27},    // 9 models x 3 seeds
+      {"ml100k_baselines_recbole_split.conf", 9},  // 9 models, fixed split
+      {"ml100k_knowledge.conf", 12},    // pop, bpr, cke, kgat x 3 seeds
       {"ml100k_flagship.conf", 9},      // ease, bpr, mmfusion x 3 seeds
       {"ml100k_ablation.conf", 10},     // mmfusion x (full + 4 ablations) x 2 splits
       // (pop, bpr, 4 itemknn-cbf + 2 vbpr + 4 mmfusion + 4 freedom feature variants) x 2 splits

@@ -229,8 +229,8 @@ INSTANTIATE_TEST_SUITE_P(Registry, ClassicContract, ::testing::ValuesIn(Contract
                          [](const auto& info) { return info.param; });
 
 TEST(ClassicRegistry, ListsEveryClassicModelWithParamsAndDescription) {
-  const std::vector<std::string> expected = {"pop",  "itemknn", "userknn", "ease",
-                                             "ials", "bpr",     "biasedmf"};
+  const std::vector<std::string> expected = {"pop",  "itemknn",  "userknn", "ease",    "ials",
+                                             "bpr",  "biasedmf", "rp3beta", "slim",    "admmslim"};
   for (const auto& name : expected) {
     const ModelEntry& e = FindModel(name);
     EXPECT_EQ(e.family, "classic");
