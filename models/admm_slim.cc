@@ -35,10 +35,11 @@ namespace {
 constexpr char kName[] = "admmslim";
 constexpr int64_t kBlock = 128;
 
-class AdmmSlim : public Recommender {
+class AdmmSlim : public classic_internal::SparseItemItemModel {
  public:
   explicit AdmmSlim(const framework::Config& config)
-      : lambda1_(config.GetDouble(AdmmSlimParams(), "lambda1")),
+      : SparseItemItemModel(kName),
+        lambda1_(config.GetDouble(AdmmSlimParams(), "lambda1")),
         lambda2_(config.GetDouble(AdmmSlimParams(), "lambda2")),
         alpha_(config.GetDouble(AdmmSlimParams(), "alpha")),
         rho_(config.GetDouble(AdmmSlimParams(), "rho")),
@@ -158,37 +159,6 @@ class AdmmSlim : public Recommender {
     weights_.outerIndexPtr()[n] = pos;
   }
 
-  void ScoreBlock(std::span<const Index> users, Eigen::Ref<RowMatrixXf> out) const override {
-    classic_internal::CheckScoreArgs(kName, users, num_users_, num_items_, out);
-    for (size_t k = 0; k < users.size(); ++k) {
-      auto row = out.row(static_cast<Eigen::Index>(k));
-      row.setZero();
-      const Index u = users[k];
-      for (int64_t q = matrix_.outerIndexPtr()[u]; q < matrix_.outerIndexPtr()[u + 1]; ++q)
-        classic_internal::AddSparseRow(weights_, static_cast<Index>(matrix_.innerIndexPtr()[q]),
-                                       1.0f, row.data());
-    }
-  }
-
-  void Save(std::ostream& out) const override {
-    WriteHeader(out, kName);
-    WritePod<int64_t>(out, num_users_);
-    WritePod<int64_t>(out, num_items_);
-    classic_internal::WriteSparse(out, matrix_);
-    classic_internal::WriteSparse(out, weights_);
-  }
-
-  void Load(std::istream& in) override {
-    ReadHeader(in, kName);
-    num_users_ = static_cast<Index>(ReadPod<int64_t>(in));
-    num_items_ = static_cast<Index>(ReadPod<int64_t>(in));
-    classic_internal::ReadSparse(in, matrix_);
-    classic_internal::ReadSparse(in, weights_);
-    if (matrix_.rows() != num_users_ || matrix_.cols() != num_items_ ||
-        weights_.rows() != num_items_ || weights_.cols() != num_items_)
-      throw framework::Error("admmslim: model file corrupt: matrix shapes disagree");
-  }
-
  private:
   // (XᵀX + diag(d))⁻¹ in double, returned as float. Same scheme as EASE: exact integer Gram
   // accumulation by item columns, in-place Cholesky, blockwise triangular inverse skipping
@@ -239,9 +209,6 @@ class AdmmSlim : public Recommender {
   int64_t iterations_;
   bool positive_only_;
   int64_t max_items_;
-  Index num_users_ = 0, num_items_ = 0;
-  SpMat matrix_;   // users x items, binary train matrix
-  SpMat weights_;  // C, items x items
 };
 
 }  // namespace

@@ -181,5 +181,50 @@ inline void ScoreDot(std::span<const Index> users, const RowMatrixXf& user, cons
   }
 }
 
+// The fitted state of the sparse item-item models (rp3beta, slim, admmslim): score(u, ·) =
+// X_u W with X the binary train matrix and W a sparse items x items matrix, stored as header,
+// shapes, X and W. A model derives from this and fills num_users_, num_items_, matrix_ and
+// weights_ in Fit; `name` is its registry name (file header and error messages).
+class SparseItemItemModel : public Recommender {
+ public:
+  explicit SparseItemItemModel(const char* name) : name_(name) {}
+
+  void ScoreBlock(std::span<const Index> users, Eigen::Ref<RowMatrixXf> out) const override {
+    CheckScoreArgs(name_, users, num_users_, num_items_, out);
+    for (size_t k = 0; k < users.size(); ++k) {
+      auto row = out.row(static_cast<Eigen::Index>(k));
+      row.setZero();
+      const Index u = users[k];
+      for (int64_t p = matrix_.outerIndexPtr()[u]; p < matrix_.outerIndexPtr()[u + 1]; ++p)
+        AddSparseRow(weights_, static_cast<Index>(matrix_.innerIndexPtr()[p]), 1.0f, row.data());
+    }
+  }
+
+  void Save(std::ostream& out) const override {
+    WriteHeader(out, name_);
+    WritePod<int64_t>(out, num_users_);
+    WritePod<int64_t>(out, num_items_);
+    WriteSparse(out, matrix_);
+    WriteSparse(out, weights_);
+  }
+
+  void Load(std::istream& in) override {
+    ReadHeader(in, name_);
+    num_users_ = static_cast<Index>(ReadPod<int64_t>(in));
+    num_items_ = static_cast<Index>(ReadPod<int64_t>(in));
+    ReadSparse(in, matrix_);
+    ReadSparse(in, weights_);
+    if (matrix_.rows() != num_users_ || matrix_.cols() != num_items_ ||
+        weights_.rows() != num_items_ || weights_.cols() != num_items_)
+      throw framework::Error(std::string(name_) + ": model file corrupt: matrix shapes disagree");
+  }
+
+ protected:
+  const char* name_;
+  Index num_users_ = 0, num_items_ = 0;
+  SpMat matrix_;   // users x items, binary train matrix
+  SpMat weights_;  // W, items x items, sparse
+};
+
 }  // namespace classic_internal
 }  // namespace recfuse::models

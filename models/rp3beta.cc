@@ -28,10 +28,11 @@ namespace {
 
 constexpr char kName[] = "rp3beta";
 
-class Rp3Beta : public Recommender {
+class Rp3Beta : public classic_internal::SparseItemItemModel {
  public:
   explicit Rp3Beta(const framework::Config& config)
-      : k_(config.GetInt(Rp3BetaParams(), "k")),
+      : SparseItemItemModel(kName),
+        k_(config.GetInt(Rp3BetaParams(), "k")),
         alpha_(config.GetDouble(Rp3BetaParams(), "alpha")),
         beta_(config.GetDouble(Rp3BetaParams(), "beta")),
         normalize_(config.GetBool(Rp3BetaParams(), "normalize_similarity")) {}
@@ -143,44 +144,10 @@ class Rp3Beta : public Recommender {
       }
   }
 
-  void ScoreBlock(std::span<const Index> users, Eigen::Ref<RowMatrixXf> out) const override {
-    classic_internal::CheckScoreArgs(kName, users, num_users_, num_items_, out);
-    for (size_t k = 0; k < users.size(); ++k) {
-      auto row = out.row(static_cast<Eigen::Index>(k));
-      row.setZero();
-      const Index u = users[k];
-      for (int64_t p = matrix_.outerIndexPtr()[u]; p < matrix_.outerIndexPtr()[u + 1]; ++p)
-        classic_internal::AddSparseRow(weights_, static_cast<Index>(matrix_.innerIndexPtr()[p]),
-                                       1.0f, row.data());
-    }
-  }
-
-  void Save(std::ostream& out) const override {
-    WriteHeader(out, kName);
-    WritePod<int64_t>(out, num_users_);
-    WritePod<int64_t>(out, num_items_);
-    classic_internal::WriteSparse(out, matrix_);
-    classic_internal::WriteSparse(out, weights_);
-  }
-
-  void Load(std::istream& in) override {
-    ReadHeader(in, kName);
-    num_users_ = static_cast<Index>(ReadPod<int64_t>(in));
-    num_items_ = static_cast<Index>(ReadPod<int64_t>(in));
-    classic_internal::ReadSparse(in, matrix_);
-    classic_internal::ReadSparse(in, weights_);
-    if (matrix_.rows() != num_users_ || matrix_.cols() != num_items_ ||
-        weights_.rows() != num_items_ || weights_.cols() != num_items_)
-      throw framework::Error("rp3beta: model file corrupt: matrix shapes disagree");
-  }
-
  private:
   int64_t k_;
   double alpha_, beta_;
   bool normalize_;
-  Index num_users_ = 0, num_items_ = 0;
-  SpMat matrix_;   // users x items, binary train matrix
-  SpMat weights_;  // W, items x items, row i = i's kept neighbours
 };
 
 }  // namespace

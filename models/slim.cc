@@ -83,10 +83,11 @@ SpMat SparseGram(const SpMat& x, int threads) {
   return g;
 }
 
-class Slim : public Recommender {
+class Slim : public classic_internal::SparseItemItemModel {
  public:
   explicit Slim(const framework::Config& config)
-      : alpha_(config.GetDouble(SlimParams(), "alpha")),
+      : SparseItemItemModel(kName),
+        alpha_(config.GetDouble(SlimParams(), "alpha")),
         l1_ratio_(config.GetDouble(SlimParams(), "l1_ratio")),
         positive_only_(config.GetBool(SlimParams(), "positive_only")),
         max_iter_(config.GetInt(SlimParams(), "max_iter")),
@@ -210,37 +211,6 @@ class Slim : public Recommender {
       }
   }
 
-  void ScoreBlock(std::span<const Index> users, Eigen::Ref<RowMatrixXf> out) const override {
-    classic_internal::CheckScoreArgs(kName, users, num_users_, num_items_, out);
-    for (size_t k = 0; k < users.size(); ++k) {
-      auto row = out.row(static_cast<Eigen::Index>(k));
-      row.setZero();
-      const Index u = users[k];
-      for (int64_t p = matrix_.outerIndexPtr()[u]; p < matrix_.outerIndexPtr()[u + 1]; ++p)
-        classic_internal::AddSparseRow(weights_, static_cast<Index>(matrix_.innerIndexPtr()[p]),
-                                       1.0f, row.data());
-    }
-  }
-
-  void Save(std::ostream& out) const override {
-    WriteHeader(out, kName);
-    WritePod<int64_t>(out, num_users_);
-    WritePod<int64_t>(out, num_items_);
-    classic_internal::WriteSparse(out, matrix_);
-    classic_internal::WriteSparse(out, weights_);
-  }
-
-  void Load(std::istream& in) override {
-    ReadHeader(in, kName);
-    num_users_ = static_cast<Index>(ReadPod<int64_t>(in));
-    num_items_ = static_cast<Index>(ReadPod<int64_t>(in));
-    classic_internal::ReadSparse(in, matrix_);
-    classic_internal::ReadSparse(in, weights_);
-    if (matrix_.rows() != num_users_ || matrix_.cols() != num_items_ ||
-        weights_.rows() != num_items_ || weights_.cols() != num_items_)
-      throw framework::Error("slim: model file corrupt: matrix shapes disagree");
-  }
-
  private:
   // sklearn's duality gap of the Gram-form problem for target j (column j hidden, so its
   // feature has XᵀR = 0); w, H = Qw and q are the scratch vectors.
@@ -278,9 +248,6 @@ class Slim : public Recommender {
   int64_t max_iter_;
   double tol_;
   int64_t topk_;
-  Index num_users_ = 0, num_items_ = 0;
-  SpMat matrix_;             // users x items, binary train matrix
-  SpMat weights_;            // W stored by feature: row k = {j : W_kj != 0}
   std::vector<int> sweeps_;  // coordinate-descent sweeps per target (diagnostics)
 };
 
